@@ -1,0 +1,105 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+/// The targets mirror BizDirect's security contexts (see docs/ARCHITECTURE.md):
+/// WebFrontEnd -> RegistrationAuthority -> (Policy, CertificateAuthority, Storage) -> BizDirectCore.
+let package = Package(
+    name: "bizdirect",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "bizdirect", targets: ["bizdirect"]),
+        .executable(name: "bizdirect-benchmarks", targets: ["BizDirectBenchmarks"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", exact: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", exact: "2.1.1"),
+        .package(url: "https://github.com/apple/swift-certificates.git", exact: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1.git", exact: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-crypto.git", exact: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", exact: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", exact: "2.37.6"),
+        .package(url: "https://github.com/vapor/sql-kit.git", exact: "3.36.0"),
+        .package(url: "https://github.com/apple/swift-log.git", exact: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", exact: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", exact: "2.13.0"),
+        .package(url: "https://github.com/vapor/fluent-kit.git", exact: "1.57.0"),
+        .package(url: "https://github.com/vapor/fluent-sqlite-driver.git", exact: "4.9.0"),
+        .package(url: "https://github.com/vapor/fluent-postgres-driver.git", exact: "2.14.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", exact: "1.37.0"),
+    ],
+    targets: [
+        .target(name: "BizDirectCore"),
+        .target(name: "Policy", dependencies: ["BizDirectCore"]),
+        .target(
+            name: "CertificateAuthority",
+            dependencies: [
+                "BizDirectCore",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ]
+        ),
+        .target(
+            name: "Storage",
+            dependencies: [
+                "BizDirectCore",
+                .product(name: "FluentKit", package: "fluent-kit"),
+                .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),
+                .product(name: "FluentPostgresDriver", package: "fluent-postgres-driver"),
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "RegistrationAuthority",
+            dependencies: [
+                "BizDirectCore", "Policy", "CertificateAuthority", "Storage",
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "WebFrontEnd",
+            dependencies: [
+                "BizDirectCore", "RegistrationAuthority",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            resources: [.copy("Resources")]
+        ),
+        .executableTarget(
+            name: "bizdirect",
+            dependencies: [
+                "BizDirectCore", "RegistrationAuthority", "WebFrontEnd", "Storage", "CertificateAuthority",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "BizDirectBenchmarks",
+            dependencies: ["CertificateAuthority", "Storage", "RegistrationAuthority",
+                           .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                "BizDirectCore", "CertificateAuthority", "Storage", "RegistrationAuthority", "WebFrontEnd",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            path: "Tests/TestSupport"
+        ),
+        .testTarget(name: "BizDirectCoreTests", dependencies: ["BizDirectCore"]),
+        .testTarget(name: "PolicyTests", dependencies: ["Policy"]),
+        .testTarget(name: "CertificateAuthorityTests", dependencies: ["CertificateAuthority", "TestSupport"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
+        .testTarget(name: "RegistrationAuthorityTests", dependencies: ["RegistrationAuthority", "TestSupport"]),
+        .testTarget(name: "WebFrontEndTests", dependencies: ["WebFrontEnd", "TestSupport",
+            .product(name: "AsyncHTTPClient", package: "async-http-client")]),
+    ]
+)

@@ -1,0 +1,39 @@
+/// One security decision, as it goes into the audit chain.
+public struct AuditEvent: Sendable, Equatable {
+    /// Allowed or denied, and why.
+    public enum Outcome: Sendable, Equatable {
+        case allowed
+        case denied(String)
+
+        /// The text stored in the chain.
+        public var text: String {
+            switch self {
+            case .allowed: "allowed"
+            case .denied(let reason): "denied:\(reason)"
+            }
+        }
+    }
+
+    /// Who acted: "admin:12345678901", "user:12345678901/taro01", "staff:S0001", "system", or "anonymous".
+    public var actor: String
+    /// What was attempted, e.g. "certificate.issue".
+    public var action: String
+    /// What it was done to.
+    public var target: String
+    /// What was decided.
+    public var outcome: Outcome
+    /// The client's IP address, or "-".
+    public var clientAddress: String
+    /// The serial of the client certificate presented, or "-".
+    public var certificateSerial: String
+
+    /// Makes an event.
+    public init(actor: String, action: String, target: String, outcome: Outcome, clientAddress: String = "-", certificateSerial: String = "-") {
+        self.actor = actor
+        self.action = action
+        self.target = target
+        self.outcome = outcome
+        self.clientAddress = clientAddress
+        self.certificateSerial = certificateSerial
+    }
+}

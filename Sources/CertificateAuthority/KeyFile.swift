@@ -1,0 +1,149 @@
+import BizDirectCore
+import Crypto
+import CryptoExtras
+import Foundation
+import SwiftASN1
+
+/// Reads and writes owner-only secret files: PKCS#8 PEM private keys (optionally encrypted
+/// with PBES2: PBKDF2-HMAC-SHA256 and AES-256-CBC) and raw secrets such as the PIN pepper.
+public struct KeyFile: Sendable {
+    /// The passphrase protecting keys on disk, or nil to store them unencrypted.
+    public let passphrase: String?
+    /// PBKDF2 rounds for encrypted keys.
+    static let rounds = 600_000
+
+    /// Makes a key-file reader/writer.
+    public init(passphrase: String?) { self.passphrase = passphrase }
+
+    /// Writes `pkcs8` as PEM (encrypted when a passphrase is set) with mode 0600.
+    public func writeKey(_ pkcs8: [UInt8], to url: URL) throws(BizDirectError) {
+        let pem: String
+        if let passphrase {
+            pem = PEMText.encode(try encrypt(pkcs8, passphrase: passphrase), label: "ENCRYPTED PRIVATE KEY")
+        } else {
+            pem = PEMText.encode(pkcs8, label: "PRIVATE KEY")
+        }
+        try Self.writeOwnerOnly(Array(pem.utf8), to: url)
+    }
+
+    /// Reads a PEM private key written by `writeKey`, returning PKCS#8 DER.
+    public func readKey(at url: URL) throws(BizDirectError) -> [UInt8] {
+        let text = try Self.readText(url)
+        if let der = PEMText.decode(text, label: "PRIVATE KEY") {
+            return der
+        }
+        guard let der = PEMText.decode(text, label: "ENCRYPTED PRIVATE KEY") else {
+            throw .internal("ca.keyDamaged", "The key file \(url.lastPathComponent) is damaged.")
+        }
+        guard let passphrase else {
+            throw .internal("ca.passphraseMissing", "The key file \(url.lastPathComponent) is encrypted; set BIZDIRECT_KEY_PASSPHRASE.")
+        }
+        return try decrypt(der, passphrase: passphrase, name: url.lastPathComponent)
+    }
+
+    /// Writes bytes with mode 0600, creating the file atomically.
+    public static func writeOwnerOnly(_ bytes: [UInt8], to url: URL) throws(BizDirectError) {
+        let temporary = url.appendingPathExtension("tmp")
+        let created = FileManager.default.createFile(atPath: temporary.path, contents: Data(bytes), attributes: [.posixPermissions: 0o600])
+        guard created, rename(temporary.path, url.path) == 0 else {
+            throw .internal("ca.writeFailed", "Could not write \(url.lastPathComponent).")
+        }
+    }
+
+    /// Reads a UTF-8 text file or fails with a message naming it.
+    static func readText(_ url: URL) throws(BizDirectError) -> String {
+        guard let data = FileManager.default.contents(atPath: url.path), let text = String(data: data, encoding: .utf8) else {
+            throw .internal("ca.fileMissing", "\(url.lastPathComponent) is missing or unreadable in \(url.deletingLastPathComponent().path).")
+        }
+        return text
+    }
+
+    private static let pbes2: ASN1ObjectIdentifier = [1, 2, 840, 113549, 1, 5, 13]
+    private static let pbkdf2: ASN1ObjectIdentifier = [1, 2, 840, 113549, 1, 5, 12]
+    private static let hmacSHA256: ASN1ObjectIdentifier = [1, 2, 840, 113549, 2, 9]
+    private static let aes256CBC: ASN1ObjectIdentifier = [2, 16, 840, 1, 101, 3, 4, 1, 42]
+
+    private func deriveKey(_ passphrase: String, salt: [UInt8], rounds: Int) throws -> SymmetricKey {
+        try KDF.Insecure.PBKDF2.deriveKey(from: Array(passphrase.utf8), salt: salt, using: .sha256, outputByteCount: 32, unsafeUncheckedRounds: rounds)
+    }
+
+    private func encrypt(_ plaintext: [UInt8], passphrase: String) throws(BizDirectError) -> [UInt8] {
+        let salt = SystemRandom().bytes(16), iv = SystemRandom().bytes(16)
+        do {
+            let key = try deriveKey(passphrase, salt: salt, rounds: Self.rounds)
+            let ciphertext = try AES._CBC.encrypt(plaintext, using: key, iv: AES._CBC.IV(ivBytes: iv))
+            return try DERHelpers.encode { coder in
+                try coder.appendConstructedNode(identifier: .sequence) { coder in
+                    try coder.appendConstructedNode(identifier: .sequence) { coder in
+                        try coder.serialize(Self.pbes2)
+                        try coder.appendConstructedNode(identifier: .sequence) { coder in
+                            try coder.appendConstructedNode(identifier: .sequence) { coder in
+                                try coder.serialize(Self.pbkdf2)
+                                try coder.appendConstructedNode(identifier: .sequence) { coder in
+                                    try coder.serialize(ASN1OctetString(contentBytes: salt[...]))
+                                    try coder.serialize(Self.rounds)
+                                    try coder.appendConstructedNode(identifier: .sequence) { coder in
+                                        try coder.serialize(Self.hmacSHA256)
+                                        try coder.serialize(ASN1Null())
+                                    }
+                                }
+                            }
+                            try coder.appendConstructedNode(identifier: .sequence) { coder in
+                                try coder.serialize(Self.aes256CBC)
+                                try coder.serialize(ASN1OctetString(contentBytes: iv[...]))
+                            }
+                        }
+                    }
+                    try coder.serialize(ASN1OctetString(contentBytes: Array(ciphertext)[...]))
+                }
+            }
+        } catch {
+            throw .internal("ca.encryptFailed", "Could not encrypt a key.")
+        }
+    }
+
+    private func decrypt(_ der: [UInt8], passphrase: String, name: String) throws(BizDirectError) -> [UInt8] {
+        do {
+            let root = try DER.parse(der)
+            let (salt, rounds, iv, ciphertext) = try DER.sequence(root, identifier: .sequence) { nodes in
+                let params = try DERHelpers.children(of: nodes.next())
+                guard params.count == 2, try ASN1ObjectIdentifier(derEncoded: params[0]) == Self.pbes2 else { throw ASN1Error.invalidASN1Object(reason: "not PBES2") }
+                let (salt, rounds, iv) = try DER.sequence(params[1], identifier: .sequence) { pbes in
+                    let (salt, rounds) = try DER.sequence(pbes.next()!, identifier: .sequence) { kdf in
+                        _ = try ASN1ObjectIdentifier(derEncoded: &kdf)
+                        return try DER.sequence(kdf.next()!, identifier: .sequence) { p in
+                            (try ASN1OctetString(derEncoded: &p).bytes, try Int(derEncoded: &p))
+                        }
+                    }
+                    let iv = try DER.sequence(pbes.next()!, identifier: .sequence) { enc in
+                        guard try ASN1ObjectIdentifier(derEncoded: &enc) == Self.aes256CBC else { throw ASN1Error.invalidASN1Object(reason: "not AES-256-CBC") }
+                        return try ASN1OctetString(derEncoded: &enc).bytes
+                    }
+                    return (salt, rounds, iv)
+                }
+                return (salt, rounds, iv, try ASN1OctetString(derEncoded: &nodes).bytes)
+            }
+            let key = try deriveKey(passphrase, salt: Array(salt), rounds: rounds)
+            return Array(try AES._CBC.decrypt(ciphertext, using: key, iv: AES._CBC.IV(ivBytes: iv)))
+        } catch {
+            throw .internal("ca.keyUndecryptable", "The key file \(name) could not be decrypted: wrong passphrase or damaged file.")
+        }
+    }
+}
+
+/// PEM armour (RFC 7468).
+public enum PEMText {
+    /// Wraps DER bytes in a PEM block with 64-character lines.
+    public static func encode(_ der: [UInt8], label: String) -> String {
+        let base64 = Data(der).base64EncodedString(options: [.lineLength64Characters, .endLineWithLineFeed])
+        return "-----BEGIN \(label)-----\n\(base64)\n-----END \(label)-----\n"
+    }
+
+    /// The DER inside the first PEM block with `label`, or nil.
+    public static func decode(_ text: String, label: String) -> [UInt8]? {
+        guard let begin = text.range(of: "-----BEGIN \(label)-----"),
+              let end = text.range(of: "-----END \(label)-----", range: begin.upperBound..<text.endIndex) else { return nil }
+        let body = text[begin.upperBound..<end.lowerBound].filter { !$0.isWhitespace }
+        return Data(base64Encoded: String(body)).map(Array.init)
+    }
+}

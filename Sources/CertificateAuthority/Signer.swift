@@ -1,0 +1,113 @@
+import BizDirectCore
+import Crypto
+import Foundation
+import SwiftASN1
+import X509
+
+/// Something that can sign for a CA: a software key today, an HSM tomorrow.
+///
+/// The CA never touches key material directly; it asks a `Signer` for signatures over
+/// DER-encoded "to be signed" structures (certificates, CRLs, OCSP responses).
+public protocol Signer: Sendable {
+    /// The public half of the signing key.
+    var publicKey: Certificate.PublicKey { get }
+    /// The algorithm this signer uses.
+    var signatureAlgorithm: Certificate.SignatureAlgorithm { get }
+    /// Signs `message`, returning the DER `ECDSA-Sig-Value` (the contents of the BIT STRING).
+    func sign(_ message: [UInt8]) throws -> [UInt8]
+}
+
+extension Signer {
+    /// The AlgorithmIdentifier OID of `signatureAlgorithm`, for structures we encode ourselves.
+    var signatureAlgorithmOID: ASN1ObjectIdentifier {
+        signatureAlgorithm == .ecdsaWithSHA384 ? [1, 2, 840, 10045, 4, 3, 3] : [1, 2, 840, 10045, 4, 3, 2]
+    }
+
+    /// This signer in the form swift-certificates needs to sign a certificate.
+    var certificatePrivateKey: Certificate.PrivateKey { Certificate.PrivateKey(SignerPrivateKey(signer: self)) }
+}
+
+/// A software signer holding an ECDSA key in memory.
+public struct SoftwareSigner: Signer {
+    /// The curves a CA key may use.
+    public enum Curve: String, Sendable { case p256 = "P-256", p384 = "P-384" }
+
+    private enum Key: Sendable {
+        case p256(P256.Signing.PrivateKey)
+        case p384(P384.Signing.PrivateKey)
+    }
+
+    private let key: Key
+    public let publicKey: Certificate.PublicKey
+    public let signatureAlgorithm: Certificate.SignatureAlgorithm
+
+    /// Makes a new random key on `curve`.
+    public init(generating curve: Curve) {
+        switch curve {
+        case .p256: self.init(key: .p256(P256.Signing.PrivateKey()))
+        case .p384: self.init(key: .p384(P384.Signing.PrivateKey()))
+        }
+    }
+
+    /// Reads an unencrypted PKCS#8 DER private key.
+    public init(pkcs8DER der: [UInt8]) throws(BizDirectError) {
+        if let key = try? P384.Signing.PrivateKey(derRepresentation: der) {
+            self.init(key: .p384(key))
+        } else if let key = try? P256.Signing.PrivateKey(derRepresentation: der) {
+            self.init(key: .p256(key))
+        } else {
+            throw .internal("ca.keyDamaged", "The private key could not be read.")
+        }
+    }
+
+    private init(key: Key) {
+        self.key = key
+        switch key {
+        case .p256(let k):
+            publicKey = Certificate.PublicKey(k.publicKey)
+            signatureAlgorithm = .ecdsaWithSHA256
+        case .p384(let k):
+            publicKey = Certificate.PublicKey(k.publicKey)
+            signatureAlgorithm = .ecdsaWithSHA384
+        }
+    }
+
+    /// The key as unencrypted PKCS#8 DER, for writing to an owner-only file.
+    public var pkcs8DER: [UInt8] {
+        switch key {
+        case .p256(let k): Array(k.derRepresentation)
+        case .p384(let k): Array(k.derRepresentation)
+        }
+    }
+
+    public func sign(_ message: [UInt8]) throws -> [UInt8] {
+        switch key {
+        case .p256(let k): Array(try k.signature(for: message).derRepresentation)
+        case .p384(let k): Array(try k.signature(for: message).derRepresentation)
+        }
+    }
+}
+
+/// Adapts any `Signer` to swift-certificates' `CustomPrivateKey`, so that certificates are
+/// signed through the same protocol as CRLs and OCSP responses.
+struct SignerPrivateKey: CustomPrivateKey {
+    let signer: any Signer
+
+    var publicKey: Certificate.PublicKey { signer.publicKey }
+    var defaultSignatureAlgorithm: Certificate.SignatureAlgorithm { signer.signatureAlgorithm }
+    var supportedSignatureAlgorithms: [Certificate.SignatureAlgorithm] { [signer.signatureAlgorithm] }
+
+    func signSynchronously(bytes: some DataProtocol, signatureAlgorithm: Certificate.SignatureAlgorithm) throws -> Certificate.Signature {
+        let value = try signer.sign(Array(bytes))
+        return try Certificate.Signature(signatureAlgorithm: signatureAlgorithm, signatureBytes: ASN1BitString(bytes: value[...]))
+    }
+
+    static var defaultPEMDiscriminator: String { "PRIVATE KEY" }
+
+    func serialize(into coder: inout DER.Serializer) throws {
+        throw BizDirectError.internal("ca.keyNotExportable", "A signer's key cannot be exported.")
+    }
+
+    static func == (lhs: Self, rhs: Self) -> Bool { lhs.publicKey == rhs.publicKey }
+    func hash(into hasher: inout Hasher) { hasher.combine(publicKey) }
+}

@@ -1,0 +1,60 @@
+import FluentKit
+
+/// The schema, version 1. Later versions add migrations; none is ever edited after release.
+struct CreateSchemaV1: AsyncMigration {
+    func prepare(on database: any Database) async throws {
+        try await database.schema("contracts").id()
+            .field("contract_id", .string, .required).unique(on: "contract_id")
+            .field("company_name", .string, .required).field("branch", .string, .required)
+            .field("administrator_name", .string, .required).field("status", .string, .required)
+            .field("locked_at", .datetime).field("version", .int, .required)
+            .field("created_at", .datetime, .required).create()
+        try await database.schema("holders").id()
+            .field("role", .string, .required).field("scope", .string, .required)
+            .field("login_id", .string, .required).field("name", .string, .required)
+            .field("pin_hash", .string).field("confirmation_pin_hash", .string)
+            .field("failure_count", .int, .required).field("locked_at", .datetime)
+            .field("must_change_pin", .bool, .required).field("acquisition_open_until", .datetime)
+            .field("acquisition_code_hash", .string).field("created_at", .datetime, .required)
+            .unique(on: "scope", "login_id").create()
+        try await database.schema("certificates").id()
+            .field("serial", .string, .required).unique(on: "serial")
+            .field("holder_id", .uuid, .required, .references("holders", "id"))
+            .field("der", .data, .required).field("not_before", .datetime, .required)
+            .field("not_after", .datetime, .required)
+            .field("spki_hash", .string, .required).unique(on: "spki_hash")
+            .field("fingerprint", .string, .required).unique(on: "fingerprint")
+            .field("status", .string, .required).field("revoked_at", .datetime)
+            .field("revocation_reason", .int).field("created_at", .datetime, .required).create()
+        try await database.schema("crl_state").field("id", .int, .identifier(auto: false))
+            .field("number", .int, .required).field("der", .data, .required)
+            .field("this_update", .datetime, .required).create()
+        try await database.schema("sessions").id()
+            .field("token_hash", .string, .required).unique(on: "token_hash")
+            .field("holder_id", .uuid).field("certificate_fingerprint", .string, .required)
+            .field("stage", .string, .required).field("csrf_token", .string, .required)
+            .field("idle_timeout", .double, .required)
+            .field("created_at", .datetime, .required).field("last_seen_at", .datetime, .required).create()
+        try await database.schema("audit_events").field("seq", .int, .identifier(auto: false))
+            .field("at_ms", .int64, .required).field("actor", .string, .required)
+            .field("action", .string, .required).field("target", .string, .required)
+            .field("outcome", .string, .required).field("client_address", .string, .required)
+            .field("certificate_serial", .string, .required).field("previous_hash", .string, .required)
+            .field("hash", .string, .required).create()
+        try await database.schema("branch_requests").id()
+            .field("contract_id", .string, .required).field("kind", .string, .required)
+            .field("status", .string, .required).field("recorded_by", .string, .required)
+            .field("decided_by", .string).field("contract_version", .int, .required)
+            .field("created_at", .datetime, .required).field("decided_at", .datetime).create()
+        try await database.schema("customer_cards").id()
+            .field("contract_id", .string, .required).field("grid_ciphertext", .data, .required)
+            .field("status", .string, .required).field("issued_at", .datetime, .required)
+            .field("expected_arrival", .datetime).create()
+    }
+
+    func revert(on database: any Database) async throws {
+        for table in ["customer_cards", "branch_requests", "audit_events", "sessions", "crl_state", "certificates", "holders", "contracts"] {
+            try await database.schema(table).delete()
+        }
+    }
+}

@@ -1,0 +1,81 @@
+import BizDirectCore
+import FluentKit
+import Foundation
+import SQLKit
+
+/// What `verifyAuditChain` found.
+public struct AuditVerification: Sendable, Equatable {
+    /// How many events were checked.
+    public let count: Int
+    /// Problems, each naming the event (sequence number) where the chain breaks.
+    public let problems: [String]
+    /// True when the chain is whole.
+    public var isIntact: Bool { problems.isEmpty }
+}
+
+extension Store {
+    /// The hash that starts the chain.
+    public static let genesisHash = String(repeating: "0", count: 64)
+
+    /// Appends `event` to the hash chain. Call it inside the transaction that makes the change
+    /// it records, so both are written or neither.
+    public func appendAudit(_ event: AuditEvent, at time: Date) async throws {
+        if engine == .postgres, let sql = database as? any SQLDatabase {
+            // Serialise appends so two transactions cannot fork the chain.
+            try await sql.raw("SELECT pg_advisory_xact_lock(7301)").run()
+        }
+        let last = try await AuditEventModel.query(on: database).sort(\.$id, .descending).first()
+        let row = AuditEventModel()
+        row.id = (last?.id ?? 0) + 1
+        row.atMilliseconds = Int64((time.timeIntervalSince1970 * 1000).rounded())
+        row.actor = event.actor
+        row.action = event.action
+        row.target = event.target
+        row.outcome = event.outcome.text
+        row.clientAddress = event.clientAddress
+        row.certificateSerial = event.certificateSerial
+        row.previousHash = last?.hash ?? Self.genesisHash
+        row.hash = Self.chainHash(row)
+        try await row.create(on: database)
+    }
+
+    /// Re-computes the chain and reports every edited, inserted or deleted event.
+    public func verifyAuditChain() async throws -> AuditVerification {
+        let rows = try await AuditEventModel.query(on: database).sort(\.$id, .ascending).all()
+        var problems: [String] = []
+        var expectedPrevious = Self.genesisHash
+        var expectedSeq = 1
+        for row in rows {
+            let seq = row.id ?? 0
+            if seq != expectedSeq {
+                problems.append("event \(seq): events \(expectedSeq)…\(seq - 1) are missing (deleted)")
+            }
+            if row.previousHash != expectedPrevious {
+                problems.append("event \(seq): previous-hash link broken (an event before it was deleted, inserted or edited)")
+            }
+            if Self.chainHash(row) != row.hash {
+                problems.append("event \(seq): contents do not match its hash (edited)")
+            }
+            expectedPrevious = row.hash
+            expectedSeq = seq + 1
+        }
+        return AuditVerification(count: rows.count, problems: problems)
+    }
+
+    /// The most recent audit events, newest first, optionally only those naming `needle`.
+    public func recentAuditEvents(limit: Int, mentioning needle: String? = nil) async throws -> [AuditEventModel] {
+        var query = AuditEventModel.query(on: database).sort(\.$id, .descending).limit(limit)
+        if let needle {
+            query = query.group(.or) { $0.filter(\.$target, .contains(inverse: false, .anywhere), needle)
+                .filter(\.$actor, .contains(inverse: false, .anywhere), needle) }
+        }
+        return try await query.all()
+    }
+
+    /// SHA-256 over the previous hash and every field, separated so fields cannot run together.
+    static func chainHash(_ row: AuditEventModel) -> String {
+        let fields = [row.previousHash, String(row.id ?? 0), String(row.atMilliseconds), row.actor, row.action,
+                      row.target, row.outcome, row.clientAddress, row.certificateSerial]
+        return sha256Hex(Array(fields.map { "\($0.utf8.count):\($0)" }.joined(separator: "|").utf8))
+    }
+}

@@ -1,0 +1,109 @@
+import BizDirectCore
+import FluentKit
+import Foundation
+
+/// The facts about an issued certificate that the store records.
+public struct CertificateRecord: Sendable {
+    /// Lowercase hex serial.
+    public let serial: String
+    /// Whose it is.
+    public let holderID: UUID
+    /// DER encoding.
+    public let der: [UInt8]
+    /// Validity start.
+    public let notBefore: Date
+    /// Validity end.
+    public let notAfter: Date
+    /// Hex SHA-256 of the SubjectPublicKeyInfo.
+    public let spkiHash: String
+
+    /// Makes a record.
+    public init(serial: String, holderID: UUID, der: [UInt8], notBefore: Date, notAfter: Date, spkiHash: String) {
+        self.serial = serial
+        self.holderID = holderID
+        self.der = der
+        self.notBefore = notBefore
+        self.notAfter = notAfter
+        self.spkiHash = spkiHash
+    }
+}
+
+extension Store {
+    /// Stores an issued certificate. Fails with `conflict` if its key was certified before.
+    public func insertCertificate(_ record: CertificateRecord, at time: Date) async throws {
+        let row = CertificateModel()
+        row.serial = record.serial
+        row.holderID = record.holderID
+        row.der = Data(record.der)
+        row.notBefore = record.notBefore
+        row.notAfter = record.notAfter
+        row.spkiHash = record.spkiHash
+        row.fingerprint = Self.sha256Hex(record.der)
+        row.status = "active"
+        row.createdAt = time
+        do {
+            try await row.create(on: database)
+        } catch where Self.isUniqueViolation(error) {
+            throw BizDirectError.conflict("csr.keyReused", "This key has been certified before. Make a new key and try again.")
+        }
+    }
+
+    /// True when a certificate for this key (hex SHA-256 of its SPKI) was ever issued.
+    public func isKeyCertified(spkiHash: String) async throws -> Bool {
+        try await CertificateModel.query(on: database).filter(\.$spkiHash == spkiHash).count() > 0
+    }
+
+    /// The certificate with this serial.
+    public func certificate(serial: String) async throws -> CertificateModel? {
+        try await CertificateModel.query(on: database).filter(\.$serial == serial).first()
+    }
+
+    /// The certificate with this DER SHA-256 fingerprint.
+    public func certificate(fingerprint: String) async throws -> CertificateModel? {
+        try await CertificateModel.query(on: database).filter(\.$fingerprint == fingerprint).first()
+    }
+
+    /// A holder's certificates, newest first.
+    public func certificates(holderID: UUID) async throws -> [CertificateModel] {
+        try await CertificateModel.query(on: database).filter(\.$holderID == holderID).sort(\.$createdAt, .descending).all()
+    }
+
+    /// Marks a certificate revoked. Returns false when it was already revoked (revocation is
+    /// idempotent: the first time and reason stand).
+    public func revokeCertificate(serial: String, reason: Int, at time: Date) async throws -> Bool {
+        guard let row = try await certificate(serial: serial) else {
+            throw BizDirectError.notFound("certificate.unknown", "No certificate has this serial number.")
+        }
+        guard row.status != "revoked" else { return false }
+        row.status = "revoked"
+        row.revokedAt = time
+        row.revocationReason = reason
+        try await row.update(on: database)
+        return true
+    }
+
+    /// Every revoked certificate that has not yet expired, for the CRL.
+    public func revokedCertificates(notExpiredAt time: Date) async throws -> [CertificateModel] {
+        try await CertificateModel.query(on: database).filter(\.$status == "revoked").filter(\.$notAfter > time)
+            .sort(\.$revokedAt, .ascending).all()
+    }
+
+    /// Statuses of several serials at once, for OCSP.
+    public func certificates(serials: [String]) async throws -> [CertificateModel] {
+        try await CertificateModel.query(on: database).filter(\.$serial ~~ serials).all()
+    }
+
+    /// The current CRL, if one was made.
+    public func currentCRL() async throws -> CRLModel? {
+        try await CRLModel.find(1, on: database)
+    }
+
+    /// Saves a new CRL as the current one.
+    public func saveCRL(number: Int, der: [UInt8], at time: Date) async throws {
+        let row = try await currentCRL() ?? { let r = CRLModel(); r.id = 1; return r }()
+        row.number = number
+        row.der = Data(der)
+        row.thisUpdate = time
+        try await row.save(on: database)
+    }
+}

@@ -1,0 +1,54 @@
+import BizDirectCore
+import FluentKit
+import Foundation
+
+extension Store {
+    /// Creates a holder (administrator, user or staff member).
+    public func insertHolder(role: Role, scope: String, loginID: String, name: String, pinHash: String?,
+                             confirmationPINHash: String? = nil, acquisitionCodeHash: String? = nil,
+                             acquisitionOpenUntil: Date? = nil, at time: Date) async throws -> HolderModel {
+        let row = HolderModel()
+        row.role = role.rawValue
+        row.scope = scope
+        row.loginID = loginID
+        row.name = name
+        row.pinHash = pinHash
+        row.confirmationPINHash = confirmationPINHash
+        row.failureCount = 0
+        row.mustChangePIN = false
+        row.acquisitionCodeHash = acquisitionCodeHash
+        row.acquisitionOpenUntil = acquisitionOpenUntil
+        row.createdAt = time
+        do {
+            try await row.create(on: database)
+        } catch where Self.isUniqueViolation(error) {
+            throw BizDirectError.conflict("holder.duplicate", "This ID is already in use.")
+        }
+        return row
+    }
+
+    /// The holder with this id.
+    public func holder(id: UUID) async throws -> HolderModel? {
+        try await HolderModel.find(id, on: database)
+    }
+
+    /// The holder with this login ID in `scope` (a contract ID, or "bank" for staff).
+    public func holder(scope: String, loginID: String) async throws -> HolderModel? {
+        try await HolderModel.query(on: database).filter(\.$scope == scope).filter(\.$loginID == loginID).first()
+    }
+
+    /// Every holder with a role in `scope`.
+    public func holders(scope: String) async throws -> [HolderModel] {
+        try await HolderModel.query(on: database).filter(\.$scope == scope).sort(\.$loginID).all()
+    }
+
+    /// Number of staff members, to allocate the next staff ID.
+    public func staffCount() async throws -> Int {
+        try await HolderModel.query(on: database).filter(\.$scope == "bank").count()
+    }
+
+    /// Saves changes to a holder.
+    public func update(_ holder: HolderModel) async throws {
+        try await holder.update(on: database)
+    }
+}

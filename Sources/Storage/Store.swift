@@ -1,0 +1,39 @@
+import BizDirectCore
+import Crypto
+import FluentKit
+import Foundation
+import SQLKit
+
+/// The stores, bound to one database handle: the shared pool, or one transaction.
+///
+/// Every method runs on `database`; `transaction` hands the closure a `Store` bound to the
+/// transaction, so a multi-row change is written whole or not at all.
+public struct Store: Sendable {
+    /// The handle the methods run on.
+    public let database: any Database
+    let engine: StorageDatabase.Engine
+
+    /// Runs `body` in one transaction.
+    public func transaction<T: Sendable>(_ body: @escaping @Sendable (Store) async throws -> T) async throws -> T {
+        try await database.transaction { tx in
+            try await body(Store(database: tx, engine: engine))
+        }
+    }
+
+    /// Hex of bytes.
+    public static func hex<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
+        bytes.map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Hex SHA-256 of bytes.
+    public static func sha256Hex<Bytes: DataProtocol>(_ bytes: Bytes) -> String {
+        hex(SHA256.hash(data: bytes))
+    }
+
+    /// True when `error` is a unique-constraint violation on either engine.
+    public static func isUniqueViolation(_ error: any Error) -> Bool {
+        if let sqlError = error as? any DatabaseError, sqlError.isConstraintFailure { return true }
+        let text = String(reflecting: error)
+        return text.contains("UNIQUE constraint failed") || text.contains("23505") || text.contains("unique")
+    }
+}
