@@ -24,7 +24,8 @@ public struct RevokedEntry: Sendable, Equatable {
 public struct CRLBuilder: Sendable {
     let issuer: Certificate
     let signer: any Signer
-    let lifetime: TimeInterval
+    /// How long each CRL is valid.
+    public let lifetime: TimeInterval
 
     /// Makes a builder for `issuer`'s CRLs, valid for `lifetime` seconds each.
     public init(issuer: Certificate, signer: any Signer, lifetime: TimeInterval) {

@@ -1,0 +1,95 @@
+import Foundation
+
+/// Every setting of a BizDirect deployment, as one typed value.
+///
+/// The command line fills it from flags, environment, a config file and these defaults, in
+/// that order of precedence, then calls `validate()`; a bad value stops start-up.
+public struct BizDirectConfiguration: Sendable {
+    /// The data folder: CA keys, certificates, the SQLite database.
+    public var dataDirectory: URL
+    /// The address the listeners bind to.
+    public var bindAddress: String = "127.0.0.1"
+    /// Public site (HTTPS, no client certificate).
+    public var publicPort: Int = 8443
+    /// Certificate-logon site (HTTPS, client certificate requested).
+    public var logonPort: Int = 8444
+    /// CRL, OCSP and CA certificates (plain HTTP).
+    public var httpPort: Int = 8080
+    /// Host names in the TLS server certificate and in published URLs; the first is canonical.
+    public var hostNames: [String] = ["localhost", "127.0.0.1", "::1"]
+    /// `sqlite:///…` (default: a file in the data folder) or `postgres://…`.
+    public var databaseURL: String?
+    /// The bank's name, put in O= of certificates.
+    public var bankName: String = "BizDirect Shinkin Bank"
+    /// The bank's four-digit code, appended to contract IDs in administrator certificates.
+    public var bankCode: String = "1635"
+    /// Client-certificate lifetime in seconds (one year by default; tests may use seconds).
+    public var certificateLifetime: TimeInterval = 365 * 86_400
+    /// CRL lifetime in seconds (at most 24 hours).
+    public var crlLifetime: TimeInterval = 86_400
+    /// Idle timeout for administrators and staff, seconds.
+    public var staffIdleTimeout: TimeInterval = 15 * 60
+    /// Idle timeout for users, seconds.
+    public var userIdleTimeout: TimeInterval = 30 * 60
+    /// Absolute session lifetime, seconds.
+    public var sessionAbsoluteTimeout: TimeInterval = 12 * 3600
+    /// Wrong PINs allowed before a lock (3–10).
+    public var lockoutLimit: Int = 6
+    /// scrypt cost exponent: N = 2^this.
+    public var scryptLogN: Int = 15
+    /// Passphrase for keys on disk (from BIZDIRECT_KEY_PASSPHRASE), or nil.
+    public var keyPassphrase: String?
+    /// Externally issued TLS server certificate chain (PEM file), replacing the generated one.
+    public var tlsCertificatePath: String?
+    /// Key for `tlsCertificatePath` (PEM file).
+    public var tlsKeyPath: String?
+    /// Largest request body accepted, bytes.
+    public var maximumBodySize: Int = 256 * 1024
+
+    /// Defaults for a data folder.
+    public init(dataDirectory: URL) { self.dataDirectory = dataDirectory }
+
+    /// The database URL actually used.
+    public var effectiveDatabaseURL: String {
+        databaseURL ?? "sqlite://" + dataDirectory.appendingPathComponent("bizdirect.sqlite").path
+    }
+
+    /// Where the CA's keys and certificates live.
+    public var caDirectory: URL { dataDirectory.appendingPathComponent("ca") }
+
+    /// The canonical host name for URLs.
+    public var canonicalHost: String {
+        let host = hostNames.first ?? "localhost"
+        return host.contains(":") ? "[\(host)]" : host
+    }
+
+    /// The plain-HTTP base URL published in certificates.
+    public var publicationBaseURL: String { "http://\(canonicalHost):\(httpPort)" }
+
+    /// Checks every setting; the error names the one that is wrong.
+    public func validate() throws(BizDirectError) {
+        func bad(_ name: String, _ rule: String) -> BizDirectError {
+            .malformed("config.\(name)", "Setting \(name) is not valid: \(rule).")
+        }
+        for (name, port) in [("public-port", publicPort), ("logon-port", logonPort), ("http-port", httpPort)] {
+            guard (0...65535).contains(port) else { throw bad(name, "a port is 0–65535") }
+        }
+        guard !hostNames.isEmpty, hostNames.allSatisfy({ !$0.isEmpty && !$0.contains("/") }) else {
+            throw bad("host-name", "give at least one host name without scheme or path")
+        }
+        guard !bankName.isEmpty else { throw bad("bank-name", "it must not be empty") }
+        _ = try BankCode(bankCode)
+        guard certificateLifetime >= 1, certificateLifetime <= 398 * 86_400 else { throw bad("certificate-lifetime", "1 second to 398 days") }
+        guard crlLifetime >= 60, crlLifetime <= 86_400 else { throw bad("crl-lifetime", "60 seconds to 24 hours") }
+        guard (3...10).contains(lockoutLimit) else { throw bad("lockout-limit", "3 to 10") }
+        guard (10...20).contains(scryptLogN) else { throw bad("scrypt-log-n", "10 to 20") }
+        guard staffIdleTimeout > 0, userIdleTimeout > 0, sessionAbsoluteTimeout >= max(staffIdleTimeout, userIdleTimeout) else {
+            throw bad("session-timeouts", "idle timeouts must be positive and not longer than the absolute timeout")
+        }
+        guard (tlsCertificatePath == nil) == (tlsKeyPath == nil) else { throw bad("tls-certificate", "give both the certificate and its key") }
+        if let url = databaseURL, !(url.hasPrefix("sqlite://") || url.hasPrefix("postgres://") || url.hasPrefix("postgresql://")) {
+            throw bad("database-url", "use sqlite:///path or postgres://user@host/db")
+        }
+        guard maximumBodySize >= 1024 else { throw bad("maximum-body-size", "at least 1024 bytes") }
+    }
+}

@@ -1,0 +1,130 @@
+import BizDirectCore
+import CertificateAuthority
+import Foundation
+import Logging
+import Storage
+
+/// Ask the RA to issue a certificate to a holder from a PKCS#10 request.
+public struct IssueCertificateRequest: Sendable {
+    /// Whose certificate it is.
+    public let holderID: UUID
+    /// The PKCS#10 request (DER or PEM bytes).
+    public let csr: [UInt8]
+    /// Who asked, for the audit chain.
+    public let actor: String
+    /// The client's address.
+    public let clientAddress: String
+
+    /// Makes a request.
+    public init(holderID: UUID, csr: [UInt8], actor: String, clientAddress: String = "-") {
+        self.holderID = holderID
+        self.csr = csr
+        self.actor = actor
+        self.clientAddress = clientAddress
+    }
+}
+
+/// Issuance, revocation, CRL and OCSP: the RA side of the CA. Every decision is audited.
+public struct CertificateService: Sendable {
+    let store: Store
+    let issuer: CertificateIssuer
+    let crlBuilder: CRLBuilder
+    let responder: OCSPResponder
+    let bankCode: String
+    let clock: any WallClock
+    let logger: Logger
+
+    /// Checks the request, signs, and stores the certificate with its audit event in one transaction.
+    public func issue(_ request: IssueCertificateRequest) async throws -> IssuedCertificate {
+        let now = clock.now()
+        do {
+            let checked = try CSRCheck.check(request.csr)
+            guard let holder = try await store.holder(id: request.holderID) else {
+                throw BizDirectError.notFound("holder.unknown", "The certificate holder does not exist.")
+            }
+            let spkiHash = Store.hex(checked.spkiHash)
+            if try await store.isKeyCertified(spkiHash: spkiHash) {
+                throw BizDirectError.conflict("csr.keyReused", "This key has been certified before. Make a new key and try again.")
+            }
+            let issued = try issuer.issue(checked, subject: subjectName(for: holder), now: now)
+            try await store.transaction { tx in
+                try await tx.insertCertificate(CertificateRecord(
+                    serial: issued.serialHex, holderID: request.holderID, der: issued.der,
+                    notBefore: issued.notBefore, notAfter: issued.notAfter, spkiHash: spkiHash), at: now)
+                try await tx.appendAudit(AuditEvent(actor: request.actor, action: "certificate.issue", target: issued.serialHex,
+                                                    outcome: .allowed, clientAddress: request.clientAddress), at: now)
+            }
+            return issued
+        } catch let error as BizDirectError {
+            try await store.appendAudit(AuditEvent(actor: request.actor, action: "certificate.issue", target: request.holderID.uuidString,
+                                                   outcome: .denied(error.reason), clientAddress: request.clientAddress), at: now)
+            throw error
+        }
+    }
+
+    /// The subject the RA decides for a holder (the request's own subject is ignored).
+    func subjectName(for holder: HolderModel) throws -> SubjectName {
+        switch Role(rawValue: holder.role) {
+        case .administrator: SubjectName(commonName: holder.scope + bankCode, organizationalUnit: "Administrator")
+        case .user: SubjectName(commonName: "\(holder.scope) \(holder.loginID)", organizationalUnit: "User")
+        case .clerk, .supervisor: SubjectName(commonName: "\(holder.loginID) \(holder.name)", organizationalUnit: "Branch Staff")
+        case nil: throw BizDirectError.internal("holder.role", "The holder's role is not known.")
+        }
+    }
+
+    /// Revokes a certificate (idempotent) and publishes a new CRL. Returns false when it was
+    /// already revoked.
+    @discardableResult
+    public func revoke(serial: String, reason: RevocationReason, actor: String, clientAddress: String = "-") async throws -> Bool {
+        let now = clock.now()
+        let changed = try await store.transaction { tx in
+            let changed = try await tx.revokeCertificate(serial: serial, reason: reason.rawValue, at: now)
+            try await tx.appendAudit(AuditEvent(actor: actor, action: "certificate.revoke", target: serial,
+                                                outcome: changed ? .allowed : .denied("alreadyRevoked"), clientAddress: clientAddress), at: now)
+            return changed
+        }
+        if changed { _ = try await publishCRL() }
+        return changed
+    }
+
+    /// Makes and stores a new CRL with the next number.
+    public func publishCRL() async throws -> [UInt8] {
+        let now = clock.now()
+        return try await store.transaction { [crlBuilder] tx in
+            let number = (try await tx.currentCRL()?.number ?? 0) + 1
+            let entries = try await tx.revokedCertificates(notExpiredAt: now).map {
+                RevokedEntry(serialHex: $0.serial, revokedAt: $0.revokedAt ?? now,
+                             reason: RevocationReason(rawValue: $0.revocationReason ?? 0) ?? .unspecified)
+            }
+            let der = try crlBuilder.make(number: number, entries: entries, now: now)
+            try await tx.saveCRL(number: number, der: der, at: now)
+            return der
+        }
+    }
+
+    /// The current CRL; a new one is made when none exists or the current one is past half its life.
+    public func currentCRL() async throws -> [UInt8] {
+        if let crl = try await store.currentCRL(), clock.now().timeIntervalSince(crl.thisUpdate) < crlBuilder.lifetime / 2 {
+            return Array(crl.der)
+        }
+        return try await publishCRL()
+    }
+
+    /// Answers a DER OCSP request; a malformed one gets `malformedRequest`, never an error.
+    public func respondOCSP(_ der: [UInt8]) async -> [UInt8] {
+        guard let query = try? OCSPResponder.parse(der) else { return OCSPResponder.malformedResponse }
+        do {
+            let rows = try await store.certificates(serials: query.certIDs.map(\.serialHex))
+            var statuses: [String: CertificateStatus.State] = [:]
+            for row in rows {
+                statuses[row.serial] = row.revokedAt.map {
+                    .revoked(at: $0, reason: RevocationReason(rawValue: row.revocationReason ?? 0) ?? .unspecified)
+                } ?? .good
+            }
+            return responder.respond(to: query, statuses: statuses, now: clock.now())
+        } catch {
+            logger.error("OCSP lookup failed", metadata: ["error": "\(error)"])
+            return [0x30, 0x03, 0x0a, 0x01, 0x03] // tryLater
+        }
+    }
+}

@@ -1,0 +1,139 @@
+import BizDirectCore
+import Crypto
+import Foundation
+import Policy
+import Storage
+import X509
+
+/// Who a presented certificate names, and whether it may be used.
+public struct PresentedCertificate: Sendable {
+    /// What the certificate means.
+    public let check: CertificateCheck
+    /// Hex SHA-256 of its DER (sessions are bound to it); nil when none was presented.
+    public let fingerprint: String?
+    /// Its serial, when it is ours.
+    public let serial: String?
+    /// Its holder, when it is ours and on record.
+    public let holder: HolderSummary?
+    /// Its expiry, when on record.
+    public let notAfter: Date?
+}
+
+/// What the web pages may show of a holder: no secret, no hash.
+public struct HolderSummary: Sendable {
+    /// The holder's id.
+    public let id: UUID
+    /// Their role.
+    public let role: Role
+    /// Contract ID (customers) or "bank" (staff).
+    public let scope: String
+    /// User ID, staff ID, or "admin".
+    public let loginID: String
+    /// Display name.
+    public let name: String
+    /// True when the holder (or, for customers, their contract) is locked.
+    public let locked: Bool
+}
+
+/// The certificate and PIN steps of logon, with lockout. Every decision is audited.
+public struct LogonService: Sendable {
+    let store: Store
+    let issuingCA: Certificate
+    let hasher: PINHasher
+    let lockoutLimit: Int
+    let clock: any WallClock
+
+    /// Classifies the client certificate presented on the logon site (DER, or nil for none).
+    public func examine(certificateDER: [UInt8]?, clientAddress: String) async throws -> PresentedCertificate {
+        guard let der = certificateDER else {
+            return try await audited(PresentedCertificate(check: .none, fingerprint: nil, serial: nil, holder: nil, notAfter: nil), clientAddress)
+        }
+        let fingerprint = Store.sha256Hex(der)
+        guard let certificate = try? Certificate(derEncoded: der), certificate.issuer == issuingCA.subject,
+              issuingCA.publicKey.isValidSignature(certificate.signature, for: certificate) else {
+            return try await audited(PresentedCertificate(check: .foreign, fingerprint: fingerprint, serial: nil, holder: nil, notAfter: nil), clientAddress)
+        }
+        guard let row = try await store.certificate(fingerprint: fingerprint), let holder = try await store.holder(id: row.holderID) else {
+            return try await audited(PresentedCertificate(check: .unknown, fingerprint: fingerprint, serial: nil, holder: nil, notAfter: nil), clientAddress)
+        }
+        let check = CertificateCheck.classify(notBefore: row.notBefore, notAfter: row.notAfter, revokedAt: row.revokedAt, now: clock.now())
+        return try await audited(PresentedCertificate(check: check, fingerprint: fingerprint, serial: row.serial,
+                                                      holder: try await summary(holder), notAfter: row.notAfter), clientAddress)
+    }
+
+    private func audited(_ presented: PresentedCertificate, _ clientAddress: String) async throws -> PresentedCertificate {
+        let outcome: AuditEvent.Outcome = presented.check == .valid ? .allowed : .denied("certificate.\(presented.check.label)")
+        try await store.appendAudit(AuditEvent(actor: presented.holder.map(Self.actor) ?? "anonymous", action: "logon.certificate",
+                                               target: presented.serial ?? "-", outcome: outcome, clientAddress: clientAddress,
+                                               certificateSerial: presented.serial ?? "-"), at: clock.now())
+        return presented
+    }
+
+    /// Checks a holder's PIN. The failure is counted before the check, atomically; at the limit
+    /// the holder (and an administrator's whole contract) is locked.
+    public func verifyPIN(holderID: UUID, pin: PIN, clientAddress: String, certificateSerial: String) async throws {
+        let now = clock.now()
+        guard let holder = try await store.holder(id: holderID) else {
+            throw BizDirectError.unauthenticated("pin.wrong", "The PIN is not correct.")
+        }
+        let actor = Self.actor(try await summary(holder))
+        func audit(_ outcome: AuditEvent.Outcome) async throws {
+            try await store.appendAudit(AuditEvent(actor: actor, action: "logon.pin", target: holder.loginID, outcome: outcome,
+                                                   clientAddress: clientAddress, certificateSerial: certificateSerial), at: now)
+        }
+        guard try await !isLocked(holder), let count = try await store.raiseFailureCount(holderID: holderID, limit: lockoutLimit) else {
+            try await audit(.denied("locked"))
+            throw BizDirectError.locked("service.locked", "The service is locked after too many wrong PINs.")
+        }
+        if try await hasher.verify(pin, against: holder.pinHash) {
+            try await store.resetFailureCount(holderID: holderID)
+            try await audit(.allowed)
+            return
+        }
+        if LockoutPolicy.isLocked(failures: count, limit: lockoutLimit) {
+            try await store.transaction { tx in
+                try await tx.lock(holder: holder, at: now)
+                try await tx.appendAudit(AuditEvent(actor: actor, action: "holder.lock", target: holder.loginID, outcome: .allowed,
+                                                    clientAddress: clientAddress, certificateSerial: certificateSerial), at: now)
+            }
+        }
+        try await audit(.denied("pin.wrong"))
+        throw BizDirectError.unauthenticated("pin.wrong", "The PIN is not correct.")
+    }
+
+    private func isLocked(_ holder: HolderModel) async throws -> Bool {
+        if holder.lockedAt != nil { return true }
+        guard Role(rawValue: holder.role) == .user else { return false }
+        return try await store.contract(holder.scope)?.lockedAt != nil
+    }
+
+    /// A holder as pages may show them.
+    public func summary(_ holder: HolderModel) async throws -> HolderSummary {
+        HolderSummary(id: try holder.requireID(), role: Role(rawValue: holder.role) ?? .user, scope: holder.scope,
+                      loginID: holder.loginID, name: holder.name, locked: try await isLocked(holder))
+    }
+
+    /// The audit actor name of a holder.
+    static func actor(_ holder: HolderSummary) -> String {
+        switch holder.role {
+        case .administrator: "admin:\(holder.scope)"
+        case .user: "user:\(holder.scope)/\(holder.loginID)"
+        case .clerk, .supervisor: "staff:\(holder.loginID)"
+        }
+    }
+}
+
+extension CertificateCheck {
+    /// A short label for logs and audit.
+    public var label: String {
+        switch self {
+        case .none: "none"
+        case .foreign: "foreign"
+        case .unknown: "unknown"
+        case .expired: "expired"
+        case .revoked: "revoked"
+        case .notYetValid: "notYetValid"
+        case .valid: "valid"
+        }
+    }
+}

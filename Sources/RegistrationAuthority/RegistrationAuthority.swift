@@ -1,0 +1,134 @@
+import BizDirectCore
+import CertificateAuthority
+import Foundation
+import Logging
+import Storage
+import X509
+
+/// The registration authority: every workflow the web front end and the command line use.
+///
+/// `open` is the RA half of the composition root: it opens (or makes) the CA in the data
+/// folder, opens the database, and wires the services. Nothing above the RA sees a key or a
+/// database handle.
+public final class RegistrationAuthority: Sendable {
+    /// Issuance, revocation, CRL, OCSP.
+    public let certificates: CertificateService
+    /// Certificate and PIN steps of logon.
+    public let logon: LogonService
+    /// Web sessions.
+    public let sessions: SessionService
+    /// Bank staff.
+    public let staff: StaffService
+    /// What the TLS listeners need.
+    public let tlsMaterial: TLSMaterial
+    /// The configuration in force.
+    public let configuration: BizDirectConfiguration
+    /// The clock everything uses.
+    public let clock: any WallClock
+    let database: StorageDatabase
+
+    /// TLS certificates and the CA certificates offered for download.
+    public struct TLSMaterial: Sendable {
+        /// Server chain, PEM, leaf first.
+        public let serverChainPEM: [String]
+        /// Server key, PEM.
+        public let serverKeyPEM: String
+        /// Issuing CA (client certificates), PEM: trusted and named on the logon listener.
+        public let issuingCAPEM: String
+        /// Root CA, PEM.
+        public let rootCAPEM: String
+        /// Root CA, DER.
+        public let rootCADER: [UInt8]
+        /// Issuing CA, DER.
+        public let issuingCADER: [UInt8]
+        /// SHA-256 fingerprint of the root CA.
+        public let rootFingerprint: String
+        /// True when this start made the CA.
+        public let caCreated: Bool
+    }
+
+    /// Opens the CA and the database for `configuration` and builds the services.
+    public static func open(configuration: BizDirectConfiguration, logger: Logger, clock: any WallClock = SystemClock(),
+                            random: any RandomSource = SystemRandom()) async throws -> RegistrationAuthority {
+        try configuration.validate()
+        let keyFile = KeyFile(passphrase: configuration.keyPassphrase)
+        let hierarchy = try CAHierarchy.openOrCreate(directory: configuration.caDirectory, hostNames: configuration.hostNames,
+                                                     bankName: configuration.bankName, keyFile: keyFile, now: clock.now())
+        let pepper = try PepperFile.loadOrCreate(configuration.caDirectory.appendingPathComponent("pin-pepper.bin"), random: random)
+        let database = try await StorageDatabase.open(url: configuration.effectiveDatabaseURL, logger: logger)
+        return try RegistrationAuthority(configuration: configuration, hierarchy: hierarchy, pepper: pepper, database: database,
+                                         logger: logger, clock: clock, random: random)
+    }
+
+    private init(configuration: BizDirectConfiguration, hierarchy: CAHierarchy, pepper: [UInt8], database: StorageDatabase,
+                 logger: Logger, clock: any WallClock, random: any RandomSource) throws {
+        self.configuration = configuration
+        self.clock = clock
+        self.database = database
+        let store = database.store
+        let profile = IssuanceProfile(
+            validity: .init(clientCertificate: configuration.certificateLifetime, crl: configuration.crlLifetime),
+            publicationBaseURL: configuration.publicationBaseURL, bankName: configuration.bankName)
+        let hasher = PINHasher(pepper: pepper, logN: configuration.scryptLogN, random: random)
+        certificates = CertificateService(
+            store: store,
+            issuer: try CertificateIssuer(issuerCertificate: hierarchy.issuing, signer: hierarchy.issuingSigner, profile: profile, random: random),
+            crlBuilder: CRLBuilder(issuer: hierarchy.issuing, signer: hierarchy.issuingSigner, lifetime: configuration.crlLifetime),
+            responder: OCSPResponder(issuer: hierarchy.issuing, responderCertificate: hierarchy.ocspResponder,
+                                     signer: hierarchy.ocspSigner, lifetime: profile.validity.ocspResponse),
+            bankCode: configuration.bankCode, clock: clock, logger: logger)
+        logon = LogonService(store: store, issuingCA: hierarchy.issuing, hasher: hasher, lockoutLimit: configuration.lockoutLimit, clock: clock)
+        sessions = SessionService(store: store, clock: clock, random: random, absoluteTimeout: configuration.sessionAbsoluteTimeout)
+        staff = StaffService(store: store, hasher: hasher, clock: clock, random: random)
+        tlsMaterial = try Self.tlsMaterial(hierarchy, configuration: configuration)
+    }
+
+    private static func tlsMaterial(_ hierarchy: CAHierarchy, configuration: BizDirectConfiguration) throws -> TLSMaterial {
+        var chain = hierarchy.tlsCertificateChainPEM, key = hierarchy.tlsPrivateKeyPEM
+        if let certificatePath = configuration.tlsCertificatePath, let keyPath = configuration.tlsKeyPath {
+            guard let certificateText = try? String(contentsOfFile: certificatePath, encoding: .utf8),
+                  let keyText = try? String(contentsOfFile: keyPath, encoding: .utf8) else {
+                throw BizDirectError.internal("config.tls-certificate", "Setting tls-certificate: the certificate or key file cannot be read.")
+            }
+            chain = [certificateText]
+            key = keyText
+        }
+        return TLSMaterial(serverChainPEM: chain, serverKeyPEM: key, issuingCAPEM: try CAHierarchy.pem(hierarchy.issuing),
+                           rootCAPEM: try CAHierarchy.pem(hierarchy.root), rootCADER: CAHierarchy.der(hierarchy.root),
+                           issuingCADER: CAHierarchy.der(hierarchy.issuing), rootFingerprint: hierarchy.rootFingerprint,
+                           caCreated: hierarchy.created)
+    }
+
+    /// Verifies the audit chain.
+    public func verifyAuditChain() async throws -> AuditVerification {
+        try await database.store.verifyAuditChain()
+    }
+
+    /// Records an audit event outside any other change (e.g. a refused web request).
+    public func audit(_ event: AuditEvent) async throws {
+        try await database.store.appendAudit(event, at: clock.now())
+    }
+
+    /// Closes the database.
+    public func shutdown() async {
+        await database.shutdown()
+    }
+
+    /// The store, for the test harness and the operator commands that inspect state.
+    public var store: Store { database.store }
+}
+
+/// The server-side PIN pepper: 32 random bytes kept beside the CA keys, mode 0600.
+enum PepperFile {
+    static func loadOrCreate(_ url: URL, random: any RandomSource) throws -> [UInt8] {
+        if let data = FileManager.default.contents(atPath: url.path) {
+            guard data.count == 32 else {
+                throw BizDirectError.internal("ca.pepperDamaged", "pin-pepper.bin is damaged; restore it from backup (PINs cannot be checked without it).")
+            }
+            return Array(data)
+        }
+        let pepper = random.bytes(32)
+        try KeyFile.writeOwnerOnly(pepper, to: url)
+        return pepper
+    }
+}

@@ -1,0 +1,85 @@
+import BizDirectCore
+import Foundation
+import Policy
+import Storage
+
+/// A live session, as the web front end sees it. The token itself is never stored.
+public struct SessionState: Sendable {
+    /// The bearer token for the cookie (only ever returned at creation and rotation).
+    public let token: String
+    /// The token for forms that change state.
+    public let csrfToken: String
+    /// Whose session it is (nil before the certificate named anyone).
+    public let holderID: UUID?
+    /// How far the logon has got.
+    public let stage: String
+}
+
+/// Database-backed sessions: 256-bit ids stored as SHA-256, bound to the client certificate,
+/// with idle and absolute timeouts and a new id at every step up in privilege.
+public struct SessionService: Sendable {
+    let store: Store
+    let clock: any WallClock
+    let random: any RandomSource
+    let absoluteTimeout: TimeInterval
+
+    /// Starts a session for `holderID`, bound to the certificate with `fingerprint`.
+    public func start(holderID: UUID?, certificateFingerprint: String, stage: String, idleTimeout: TimeInterval) async throws -> SessionState {
+        let token = newToken(), csrf = newToken()
+        _ = try await store.insertSession(tokenHash: Store.sha256Hex(Array(token.utf8)), holderID: holderID,
+                                          certificateFingerprint: certificateFingerprint, stage: stage, csrfToken: csrf,
+                                          idleTimeout: idleTimeout, at: clock.now())
+        return SessionState(token: token, csrfToken: csrf, holderID: holderID, stage: stage)
+    }
+
+    /// Resumes the session for `token` if it is live and bound to the certificate presented
+    /// (`certificateDER`). A session presented with another certificate, or none, is ended.
+    public func resume(token: String, certificateDER: [UInt8]?) async throws -> SessionState {
+        let certificateFingerprint = certificateDER.map { Store.sha256Hex($0) }
+        let hash = Store.sha256Hex(Array(token.utf8))
+        guard let row = try await store.session(tokenHash: hash) else {
+            throw BizDirectError.unauthenticated("session.missing", "Your session has ended. Please log on again.")
+        }
+        guard row.certificateFingerprint == certificateFingerprint else {
+            try await store.deleteSession(tokenHash: hash)
+            throw BizDirectError.forbidden("session.certificateMismatch", "This session belongs to another certificate. It has been ended; please close the browser and log on again.")
+        }
+        let now = clock.now()
+        if case .deny(let reason) = SessionPolicy.evaluate(created: row.createdAt, lastSeen: row.lastSeenAt, now: now,
+                                                           idleTimeout: row.idleTimeout, absoluteTimeout: absoluteTimeout) {
+            try await store.deleteSession(tokenHash: hash)
+            throw BizDirectError.expired(reason, "Your session has timed out. Please log on again.")
+        }
+        row.lastSeenAt = now
+        try await store.update(row)
+        return SessionState(token: token, csrfToken: row.csrfToken, holderID: row.holderID, stage: row.stage)
+    }
+
+    /// Moves the session to `stage` under a new id (the old id stops working).
+    public func stepUp(token: String, to stage: String) async throws -> SessionState {
+        let hash = Store.sha256Hex(Array(token.utf8))
+        guard let row = try await store.session(tokenHash: hash) else {
+            throw BizDirectError.unauthenticated("session.missing", "Your session has ended. Please log on again.")
+        }
+        let token = newToken(), csrf = newToken()
+        row.tokenHash = Store.sha256Hex(Array(token.utf8))
+        row.csrfToken = csrf
+        row.stage = stage
+        row.lastSeenAt = clock.now()
+        try await store.update(row)
+        return SessionState(token: token, csrfToken: csrf, holderID: row.holderID, stage: stage)
+    }
+
+    /// Ends the session on the server.
+    public func end(token: String) async throws {
+        try await store.deleteSession(tokenHash: Store.sha256Hex(Array(token.utf8)))
+    }
+
+    /// Number of stored sessions.
+    public func count() async throws -> Int { try await store.sessionCount() }
+
+    private func newToken() -> String {
+        Data(random.bytes(32)).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+}

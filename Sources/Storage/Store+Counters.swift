@@ -1,0 +1,41 @@
+import BizDirectCore
+import FluentKit
+import Foundation
+import SQLKit
+
+extension Store {
+    /// Raises a holder's failure counter by one, atomically and before the secret is checked,
+    /// unless it already stands at `limit`. Returns the new count, or nil when the holder was
+    /// already at the limit (locked) and nothing was raised.
+    public func raiseFailureCount(holderID: UUID, limit: Int) async throws -> Int? {
+        guard let sql = database as? any SQLDatabase else {
+            throw BizDirectError.internal("storage.sql", "The database does not speak SQL.")
+        }
+        struct Row: Decodable { let failure_count: Int }
+        let rows = try await sql.update(HolderModel.schema)
+            .set(SQLIdentifier("failure_count"), to: SQLRaw("failure_count + 1"))
+            .where(SQLIdentifier("id"), .equal, SQLBind(holderID))
+            .where(SQLIdentifier("failure_count"), .lessThan, SQLBind(limit))
+            .returning(SQLIdentifier("failure_count"))
+            .all(decoding: Row.self)
+        return rows.first?.failure_count
+    }
+
+    /// Clears a holder's failure counter after a correct answer.
+    public func resetFailureCount(holderID: UUID) async throws {
+        try await HolderModel.query(on: database).filter(\.$id == holderID).set(\.$failureCount, to: 0).update()
+    }
+
+    /// Marks a holder locked (and, for an administrator, the whole contract).
+    public func lock(holder: HolderModel, at time: Date) async throws {
+        try await HolderModel.query(on: database).filter(\.$id == holder.requireID()).set(\.$lockedAt, to: time).update()
+        if holder.role == Role.administrator.rawValue {
+            try await ContractModel.query(on: database).filter(\.$contractID == holder.scope).set(\.$lockedAt, to: time).update()
+        }
+    }
+
+    /// The contract with this ID.
+    public func contract(_ contractID: String) async throws -> ContractModel? {
+        try await ContractModel.query(on: database).filter(\.$contractID == contractID).first()
+    }
+}

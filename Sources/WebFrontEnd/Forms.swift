@@ -1,0 +1,32 @@
+import BizDirectCore
+import Foundation
+import Hummingbird
+
+/// Reads `application/x-www-form-urlencoded` bodies within the size limit.
+enum Forms {
+    /// The form fields of `request`; a body over `limit` bytes is refused.
+    static func fields(_ request: Request, limit: Int) async throws -> [String: String] {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: limit)
+        } catch {
+            throw BizDirectError.malformed("request.tooLarge", "The request is too large.")
+        }
+        var fields: [String: String] = [:]
+        for pair in String(buffer: buffer).split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1).map { String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "" }
+            if let name = parts.first { fields[name] = parts.count > 1 ? parts[1] : "" }
+        }
+        return fields
+    }
+
+    /// Refuses a form whose CSRF token does not match the session's (compared in constant time).
+    static func requireCSRF(_ fields: [String: String], expected: String) throws {
+        let given = Array((fields["csrf"] ?? "").utf8), wanted = Array(expected.utf8)
+        var difference = given.count == wanted.count ? 0 : 1
+        for (a, b) in zip(given, wanted) { difference |= Int(a ^ b) }
+        guard difference == 0, !wanted.isEmpty else {
+            throw BizDirectError.forbidden("csrf.invalid", "The form has expired. Please try again.")
+        }
+    }
+}

@@ -1,0 +1,106 @@
+import BizDirectCore
+import Hummingbird
+import HummingbirdCore
+import HTTPTypes
+import HummingbirdTLS
+import Logging
+import NIOCore
+import NIOSSL
+import RegistrationAuthority
+import ServiceLifecycle
+
+/// The three listeners: the public site, the certificate-logon site and publication.
+public struct WebServer: Sendable {
+    /// Which listener a port report is about.
+    public enum Listener: String, Sendable { case publicSite, logonSite, publication }
+
+    let ra: RegistrationAuthority
+    let logger: Logger
+    let onListening: @Sendable (Listener, Int) async -> Void
+
+    /// Makes the server; `onListening` hears each listener's bound port (useful with port 0).
+    public init(ra: RegistrationAuthority, logger: Logger, onListening: @escaping @Sendable (Listener, Int) async -> Void = { _, _ in }) {
+        self.ra = ra
+        self.logger = logger
+        self.onListening = onListening
+    }
+
+    /// Builds the three applications, ready to run in a service group.
+    public func services() async throws -> [any Service] {
+        let config = ra.configuration
+        let host = config.canonicalHost
+        let links = ["public": "https://\(host):\(config.publicPort)", "logon": "https://\(host):\(config.logonPort)",
+                     "publication": config.publicationBaseURL]
+        let renderer = try await PageRenderer.load(links: links)
+
+        let publicRouter = router(renderer: renderer, https: true)
+        PublicController(renderer: renderer, rootFingerprint: ra.tlsMaterial.rootFingerprint).register(on: publicRouter)
+
+        let logonRouter = router(renderer: renderer, https: true)
+        logonRouter.add(middleware: PeerCertificateMiddleware())
+        LogonController(ra: ra, renderer: renderer).register(on: logonRouter)
+
+        let publicationRouter = router(renderer: renderer, https: false)
+        PublicationController(ra: ra).register(on: publicationRouter)
+
+        return [
+            application(publicRouter, port: config.publicPort, server: try .tls(tlsConfiguration: serverTLS(clientCertificates: false)), .publicSite),
+            application(logonRouter, port: config.logonPort, server: try .tls(configuration: logonTLS()), .logonSite),
+            application(publicationRouter, port: config.httpPort, server: .http1(), .publication),
+        ]
+    }
+
+    private func router(renderer: PageRenderer, https: Bool) -> Router<BizDirectRequestContext> {
+        let router = Router(context: BizDirectRequestContext.self)
+        router.add(middleware: LanguageMiddleware())
+        router.add(middleware: SecurityHeadersMiddleware(https: https))
+        router.add(middleware: ErrorPageMiddleware(renderer: renderer))
+        router.add(middleware: RequestLogMiddleware())
+        return router
+    }
+
+    private func application(_ router: Router<BizDirectRequestContext>, port: Int, server: HTTPServerBuilder, _ listener: Listener) -> any Service {
+        let onListening = self.onListening
+        return Application(
+            router: router, server: server,
+            configuration: .init(address: .hostname(ra.configuration.bindAddress, port: port), serverName: nil),
+            onServerRunning: { channel in await onListening(listener, channel.localAddress?.port ?? port) },
+            logger: logger)
+    }
+
+    private func serverTLS(clientCertificates: Bool) throws -> TLSConfiguration {
+        let material = ra.tlsMaterial
+        let chain = try material.serverChainPEM.flatMap { try NIOSSLCertificate.fromPEMBytes(Array($0.utf8)) }
+        var tls = TLSConfiguration.makeServerConfiguration(
+            certificateChain: chain.map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(material.serverKeyPEM.utf8), format: .pem)))
+        tls.minimumTLSVersion = .tlsv12
+        if clientCertificates {
+            // Ask for a certificate from our issuing CA, and name that CA to the browser.
+            tls.certificateVerification = .optionalVerification
+            tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(material.issuingCAPEM.utf8)))
+            tls.sendCANameList = true
+        }
+        return tls
+    }
+
+    /// The logon listener lets every certificate through the handshake (expired, revoked or
+    /// foreign ones included), so that the application can explain what is wrong instead of the
+    /// browser showing a bare TLS alert. TLS still proves possession of the key; the RA decides.
+    private func logonTLS() throws -> TLSChannelConfiguration {
+        TLSChannelConfiguration(tlsConfiguration: try serverTLS(clientCertificates: true)) { _, promise in
+            promise.succeed(.certificateVerified)
+        }
+    }
+}
+
+/// Logs each request with its id, method, path and status; never query strings, bodies or cookies.
+struct RequestLogMiddleware: RouterMiddleware {
+    typealias Context = BizDirectRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let response = try await next(request, context)
+        context.logger.info("request", metadata: ["method": "\(request.method)", "path": "\(request.uri.path)", "status": "\(response.status.code)"])
+        return response
+    }
+}

@@ -1,0 +1,107 @@
+import ArgumentParser
+import BizDirectCore
+import Foundation
+import Logging
+import RegistrationAuthority
+import ServiceLifecycle
+import WebFrontEnd
+
+/// `bizdirect`: the logon and certificate service for Business Direct.
+@main
+struct BizDirectCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bizdirect",
+        abstract: "Business Direct logon and certificate service.",
+        subcommands: [Serve.self, Init.self, Staff.self, Audit.self],
+        defaultSubcommand: Serve.self)
+}
+
+/// `bizdirect serve`: the three listeners.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Start the public site, the certificate-logon site and publication (the default).")
+    @OptionGroup var settings: Settings
+
+    func run() async throws {
+        let logger = Logger(label: "bizdirect")
+        let configuration = try settings.resolve()
+        let ra = try await CompositionRoot.openRA(configuration, logger: logger)
+        let server = WebServer(ra: ra, logger: logger) { listener, port in
+            logger.info("listening", metadata: ["listener": "\(listener.rawValue)", "port": "\(port)"])
+        }
+        CompositionRoot.printBanner(configuration, ra: ra)
+        let group = ServiceGroup(configuration: .init(services: try await server.services(), gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        await ra.shutdown()
+    }
+}
+
+/// `bizdirect init`: prepare a data folder (CA, database) without serving.
+struct Init: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Prepare a data folder: make the CA and the database, then exit.")
+    @OptionGroup var settings: Settings
+
+    func run() async throws {
+        let configuration = try settings.resolve()
+        let ra = try await CompositionRoot.openRA(configuration, logger: Logger(label: "bizdirect"))
+        print("Data folder ready: \(configuration.dataDirectory.path)")
+        print("Root CA SHA-256 fingerprint: \(ra.tlsMaterial.rootFingerprint)")
+        await ra.shutdown()
+    }
+}
+
+/// `bizdirect audit verify`.
+struct Audit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Work with the audit chain.", subcommands: [Verify.self])
+
+    /// Re-computes the chain and names every broken event.
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Check the audit chain; exits 1 and names the event when it was edited, inserted or deleted.")
+        @OptionGroup var settings: Settings
+
+        func run() async throws {
+            let ra = try await CompositionRoot.openRA(try settings.resolve(), logger: Logger(label: "bizdirect"))
+            let result = try await ra.verifyAuditChain()
+            await ra.shutdown()
+            if result.isIntact {
+                print("audit chain intact: \(result.count) events")
+            } else {
+                result.problems.forEach { print($0) }
+                print("audit chain BROKEN: \(result.problems.count) problem(s) in \(result.count) events")
+                throw ExitCode(1)
+            }
+        }
+    }
+}
+
+/// `bizdirect staff add`.
+struct Staff: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Manage bank staff.", subcommands: [Add.self])
+
+    /// Bootstraps a staff member and prints their one-time acquisition code.
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add a bank staff member and print their one-time certificate acquisition code.",
+            discussion: "The staff PIN is read from BIZDIRECT_STAFF_PIN, or from standard input, so that it never appears in the process list or shell history.")
+        @OptionGroup var settings: Settings
+        @Option(help: "clerk (records requests) or supervisor (approves them).") var role: String = "supervisor"
+        @Argument(help: "The staff member's name.") var name: String
+
+        func run() async throws {
+            guard let role = Role(rawValue: role), role.isStaff else {
+                throw ValidationError("--role must be clerk or supervisor.")
+            }
+            let pin = ProcessInfo.processInfo.environment["BIZDIRECT_STAFF_PIN"] ?? readLine(strippingNewline: true) ?? ""
+            let ra = try await CompositionRoot.openRA(try settings.resolve(), logger: Logger(label: "bizdirect"))
+            defer { Task { await ra.shutdown() } }
+            do {
+                let member = try await ra.staff.addStaff(name: name, role: role, pin: PIN(pin), actor: "cli:\(NSUserName())")
+                print("Staff ID: \(member.staffID) (\(role.rawValue))")
+                print("One-time acquisition code: \(member.acquisitionCode)")
+                print("Give the code to \(name) in person; it is shown only once.")
+            } catch let error as BizDirectError {
+                throw ValidationError(error.detail)
+            }
+            await ra.shutdown()
+        }
+    }
+}

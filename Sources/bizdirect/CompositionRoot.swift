@@ -1,0 +1,41 @@
+import BizDirectCore
+import Foundation
+import Logging
+import RegistrationAuthority
+
+/// The one place that builds the object graph from a configuration.
+enum CompositionRoot {
+    /// Opens the RA (CA, database, services); a start-up failure names the setting or file.
+    static func openRA(_ configuration: BizDirectConfiguration, logger: Logger) async throws -> RegistrationAuthority {
+        do {
+            try FileManager.default.createDirectory(at: configuration.dataDirectory, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+            return try await RegistrationAuthority.open(configuration: configuration, logger: logger)
+        } catch let error as BizDirectError {
+            FileHandle.standardError.write(Data("bizdirect: cannot start: \(error.detail)\n".utf8))
+            throw ExitCodeError.startup
+        }
+    }
+
+    /// What an operator needs on start: URLs, the root fingerprint and how to trust the CA.
+    static func printBanner(_ c: BizDirectConfiguration, ra: RegistrationAuthority) {
+        let host = c.canonicalHost
+        print("""
+        BizDirect is starting\(ra.tlsMaterial.caCreated ? " (a new CA was created in \(c.caDirectory.path))" : "").
+          Public site:             https://\(host):\(c.publicPort)/
+          Certificate-logon site:  https://\(host):\(c.logonPort)/logon
+          CRL, OCSP, CA certs:     \(c.publicationBaseURL)/
+        Root CA SHA-256 fingerprint:
+          \(ra.tlsMaterial.rootFingerprint)
+        To trust it, download \(c.publicationBaseURL)/ca/root-ca.der, check the fingerprint, and import it as a
+        trusted certificate authority (Chrome/Edge: Settings > Privacy and security > Security > Manage certificates;
+        Firefox: Settings > Privacy & Security > Certificates > View Certificates > Authorities > Import).
+        """)
+    }
+}
+
+/// Exit status for a start-up failure whose message was already printed.
+enum ExitCodeError: Error, CustomStringConvertible {
+    case startup
+    var description: String { "start-up failed" }
+}

@@ -1,0 +1,73 @@
+import ArgumentParser
+import BizDirectCore
+import Foundation
+
+/// The settings every command accepts. Precedence: flags, then environment, then the config
+/// file (JSON), then defaults.
+struct Settings: ParsableArguments {
+    @Option(help: "Data folder (env BIZDIRECT_DATA; default ./bizdirect-data).") var data: String?
+    @Option(help: "Config file, JSON with the same names as the flags (env BIZDIRECT_CONFIG).") var config: String?
+    @Option(help: "Bind address (env BIZDIRECT_BIND; default 127.0.0.1).") var bind: String?
+    @Option(help: "Public site HTTPS port (env BIZDIRECT_PUBLIC_PORT; default 8443).") var publicPort: Int?
+    @Option(help: "Certificate-logon HTTPS port (env BIZDIRECT_LOGON_PORT; default 8444).") var logonPort: Int?
+    @Option(help: "CRL/OCSP/CA HTTP port (env BIZDIRECT_HTTP_PORT; default 8080).") var httpPort: Int?
+    @Option(help: "Host name for certificates and URLs; repeat for several (env BIZDIRECT_HOST_NAMES, comma-separated).") var hostName: [String] = []
+    @Option(help: "Database URL: sqlite:///path or postgres://user:pass@host/db (env BIZDIRECT_DATABASE_URL).") var databaseURL: String?
+    @Option(help: "Bank name in certificates (env BIZDIRECT_BANK_NAME).") var bankName: String?
+    @Option(help: "Four-digit bank code (env BIZDIRECT_BANK_CODE; default 1635).") var bankCode: String?
+    @Option(help: "Client certificate lifetime in seconds (env BIZDIRECT_CERTIFICATE_LIFETIME; default one year).") var certificateLifetime: Double?
+    @Option(help: "CRL lifetime in seconds, at most 86400 (env BIZDIRECT_CRL_LIFETIME).") var crlLifetime: Double?
+    @Option(help: "Wrong PINs before a lock, 3–10 (env BIZDIRECT_LOCKOUT_LIMIT; default 6).") var lockoutLimit: Int?
+    @Option(help: "scrypt cost exponent, N = 2^value (env BIZDIRECT_SCRYPT_LOG_N; default 15).") var scryptLogN: Int?
+    @Option(help: "Externally issued TLS server certificate chain, PEM (env BIZDIRECT_TLS_CERTIFICATE).") var tlsCertificate: String?
+    @Option(help: "Key for --tls-certificate, PEM (env BIZDIRECT_TLS_KEY).") var tlsKey: String?
+
+    /// The resolved, validated configuration.
+    func resolve(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> BizDirectConfiguration {
+        let file = try ConfigFile.load(config ?? environment["BIZDIRECT_CONFIG"])
+        func pick<T>(_ flag: T?, _ env: String, _ parse: (String) -> T?) throws -> T? {
+            if let flag { return flag }
+            if let text = environment[env] {
+                guard let value = parse(text) else { throw ValidationError("Setting \(env) is not valid: \(text)") }
+                return value
+            }
+            return file[env].flatMap(parse)
+        }
+        let dataPath = try pick(data, "BIZDIRECT_DATA", { $0 }) ?? "./bizdirect-data"
+        var c = BizDirectConfiguration(dataDirectory: URL(fileURLWithPath: dataPath).standardizedFileURL)
+        c.bindAddress = try pick(bind, "BIZDIRECT_BIND", { $0 }) ?? c.bindAddress
+        c.publicPort = try pick(publicPort, "BIZDIRECT_PUBLIC_PORT", { Int($0) }) ?? c.publicPort
+        c.logonPort = try pick(logonPort, "BIZDIRECT_LOGON_PORT", { Int($0) }) ?? c.logonPort
+        c.httpPort = try pick(httpPort, "BIZDIRECT_HTTP_PORT", { Int($0) }) ?? c.httpPort
+        c.hostNames = try pick(hostName.isEmpty ? nil : hostName, "BIZDIRECT_HOST_NAMES", { $0.split(separator: ",").map(String.init) }) ?? c.hostNames
+        c.databaseURL = try pick(databaseURL, "BIZDIRECT_DATABASE_URL", { $0 })
+        c.bankName = try pick(bankName, "BIZDIRECT_BANK_NAME", { $0 }) ?? c.bankName
+        c.bankCode = try pick(bankCode, "BIZDIRECT_BANK_CODE", { $0 }) ?? c.bankCode
+        c.certificateLifetime = try pick(certificateLifetime, "BIZDIRECT_CERTIFICATE_LIFETIME", { Double($0) }) ?? c.certificateLifetime
+        c.crlLifetime = try pick(crlLifetime, "BIZDIRECT_CRL_LIFETIME", { Double($0) }) ?? c.crlLifetime
+        c.lockoutLimit = try pick(lockoutLimit, "BIZDIRECT_LOCKOUT_LIMIT", { Int($0) }) ?? c.lockoutLimit
+        c.scryptLogN = try pick(scryptLogN, "BIZDIRECT_SCRYPT_LOG_N", { Int($0) }) ?? c.scryptLogN
+        c.tlsCertificatePath = try pick(tlsCertificate, "BIZDIRECT_TLS_CERTIFICATE", { $0 })
+        c.tlsKeyPath = try pick(tlsKey, "BIZDIRECT_TLS_KEY", { $0 })
+        c.keyPassphrase = environment["BIZDIRECT_KEY_PASSPHRASE"]
+        do { try c.validate() } catch { throw ValidationError(error.detail) }
+        return c
+    }
+}
+
+/// A JSON config file, read into environment-style keys ("public-port" → BIZDIRECT_PUBLIC_PORT).
+enum ConfigFile {
+    static func load(_ path: String?) throws -> [String: String] {
+        guard let path else { return [:] }
+        guard let data = FileManager.default.contents(atPath: path),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw ValidationError("The config file \(path) cannot be read as a JSON object.")
+        }
+        var result: [String: String] = [:]
+        for (key, value) in object {
+            let name = "BIZDIRECT_" + key.uppercased().replacingOccurrences(of: "-", with: "_")
+            result[name] = (value as? [Any]).map { $0.map { "\($0)" }.joined(separator: ",") } ?? "\(value)"
+        }
+        return result
+    }
+}
