@@ -27,6 +27,9 @@ public enum CSRCheck {
         do {
             csr = try CertificateSigningRequest(derEncoded: der)
         } catch {
+            if let algorithm = keyAlgorithm(der) {
+                throw .malformed("csr.keyUnsupported", "The key type (\(algorithm)) is not supported. Use ECDSA P-256 or P-384, or RSA 2048–4096.")
+            }
             throw .malformed("csr.unreadable", "The certificate request could not be read (truncated or not PKCS#10).")
         }
         try checkKey(csr.publicKey)
@@ -35,6 +38,17 @@ public enum CSRCheck {
         }
         let spki = DERHelpers.subjectPublicKeyInfo(csr.publicKey)
         return CheckedRequest(publicKey: csr.publicKey, spkiHash: Array(SHA256.hash(data: spki)))
+    }
+
+    /// The SubjectPublicKeyInfo algorithm OID of a well-formed request whose key swift-certificates
+    /// cannot represent (so that the refusal names the key, not the format).
+    static func keyAlgorithm(_ der: [UInt8]) -> String? {
+        guard let root = try? DER.parse(der), let request = try? DERHelpers.children(of: root), request.count == 3,
+              let info = try? DERHelpers.children(of: request[0]), info.count >= 3,
+              let spki = try? DERHelpers.children(of: info[2]), spki.count == 2,
+              let algorithm = try? DERHelpers.children(of: spki[0]), let first = algorithm.first,
+              let oid = try? ASN1ObjectIdentifier(derEncoded: first) else { return nil }
+        return oid.description
     }
 
     /// Accepts ECDSA P-256 and P-384, and RSA 2048–4096; refuses anything else with a reason.

@@ -112,7 +112,9 @@ public struct KeyFile: Sendable {
                     let (salt, rounds) = try DER.sequence(pbes.next()!, identifier: .sequence) { kdf in
                         _ = try ASN1ObjectIdentifier(derEncoded: &kdf)
                         return try DER.sequence(kdf.next()!, identifier: .sequence) { p in
-                            (try ASN1OctetString(derEncoded: &p).bytes, try Int(derEncoded: &p))
+                            let values = (try ASN1OctetString(derEncoded: &p).bytes, try Int(derEncoded: &p))
+                            while p.next() != nil {} // keyLength and prf (HMAC-SHA256, as written)
+                            return values
                         }
                     }
                     let iv = try DER.sequence(pbes.next()!, identifier: .sequence) { enc in

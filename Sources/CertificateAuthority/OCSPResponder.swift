@@ -83,7 +83,11 @@ public struct OCSPResponder: Sendable {
     private static func certID(_ node: ASN1Node) throws -> CertID {
         try DER.sequence(node, identifier: .sequence) { request in
             let cert = try DER.sequence(request.next()!, identifier: .sequence) { id in
-                let algorithm = try DER.sequence(id.next()!, identifier: .sequence) { try ASN1ObjectIdentifier(derEncoded: &$0) }
+                let algorithm = try DER.sequence(id.next()!, identifier: .sequence) { parameters in
+                    let oid = try ASN1ObjectIdentifier(derEncoded: &parameters)
+                    while parameters.next() != nil {} // NULL or absent parameters
+                    return oid
+                }
                 let name = try ASN1OctetString(derEncoded: &id).bytes
                 let key = try ASN1OctetString(derEncoded: &id).bytes
                 let serial = try ArraySlice<UInt8>(derEncoded: &id)

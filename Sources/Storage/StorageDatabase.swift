@@ -41,6 +41,11 @@ public final class StorageDatabase: Sendable {
         return storage
     }
 
+    /// Opens `url` without running migrations (for administrative connections).
+    public static func openWithoutMigrating(url: String, logger: Logger) async throws -> StorageDatabase {
+        try StorageDatabase(url: url, logger: logger)
+    }
+
     private init(url: String, logger: Logger) throws {
         self.logger = logger
         threadPool = NIOThreadPool(numberOfThreads: 2)

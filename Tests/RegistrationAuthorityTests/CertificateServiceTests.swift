@@ -1,0 +1,61 @@
+import BizDirectCore
+import CertificateAuthority
+import FluentKit
+import Foundation
+import RegistrationAuthority
+import Storage
+import Testing
+import TestSupport
+
+@Suite("CertificateService")
+struct CertificateServiceTests {
+    @Test("bad requests are refused with their reason, audited, and nothing is issued or stored")
+    func badRequestsStoreNothing() async throws {
+        let server = try await LiveServer.start()
+        defer { Task { await server.stop() } }
+        let staff = try await server.ra.staff.addStaff(name: "Taro", role: .clerk, pin: PIN("abc123"), actor: "test")
+        let key = CertificateFixtures.p256().1
+        let firstCSR = try CertificateFixtures.csr(key: key)
+        _ = try await server.ra.certificates.issue(IssueCertificateRequest(holderID: staff.holderID, csr: firstCSR, actor: "test"))
+        let before = try await CertificateModel.query(on: server.ra.store.database).count()
+        var cases = try CertificateFixtures.badRequests()
+        cases.append(("already-certified key", try CertificateFixtures.csr(key: key, subject: "CN=again"), "csr.keyReused"))
+        for (label, bytes, reason) in cases {
+            do {
+                _ = try await server.ra.certificates.issue(IssueCertificateRequest(holderID: staff.holderID, csr: bytes, actor: "test"))
+                Issue.record("\(label) was issued")
+            } catch let error as BizDirectError {
+                #expect(error.reason == reason, "\(label)")
+            }
+            let last = try #require(try await server.ra.store.recentAuditEvents(limit: 1).first)
+            #expect(last.action == "certificate.issue" && last.outcome == "denied:\(reason)", "\(label) audit")
+        }
+        #expect(try await CertificateModel.query(on: server.ra.store.database).count() == before)
+    }
+
+    @Test("revocation is idempotent and keeps its first time and reason")
+    func revocationIsIdempotent() async throws {
+        let server = try await LiveServer.start()
+        defer { Task { await server.stop() } }
+        let credential = try await server.ra.enrolStaff()
+        #expect(try await server.ra.certificates.revoke(serial: credential.serial, reason: .keyCompromise, actor: "test"))
+        let first = try #require(try await server.ra.store.certificate(serial: credential.serial))
+        server.clock.advance(by: 60)
+        #expect(try await !server.ra.certificates.revoke(serial: credential.serial, reason: .superseded, actor: "test"))
+        let second = try #require(try await server.ra.store.certificate(serial: credential.serial))
+        #expect(second.revokedAt == first.revokedAt)
+        #expect(second.revocationReason == RevocationReason.keyCompromise.rawValue)
+    }
+
+    @Test("a new CRL with the next number is made after each revocation")
+    func crlAfterRevocation() async throws {
+        let server = try await LiveServer.start()
+        defer { Task { await server.stop() } }
+        _ = try await server.ra.certificates.currentCRL()
+        let numberBefore = try #require(try await server.ra.store.currentCRL()).number
+        let credential = try await server.ra.enrolStaff()
+        try await server.ra.certificates.revoke(serial: credential.serial, reason: .superseded, actor: "test")
+        let after = try #require(try await server.ra.store.currentCRL())
+        #expect(after.number == numberBefore + 1)
+    }
+}

@@ -1,0 +1,85 @@
+import AsyncHTTPClient
+import BizDirectCore
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOSSL
+import RegistrationAuthority
+import ServiceLifecycle
+import WebFrontEnd
+
+/// A real BizDirect server on 127.0.0.1 with ephemeral ports and a fresh data folder.
+public final class LiveServer: Sendable {
+    /// The registration authority behind it.
+    public let ra: RegistrationAuthority
+    /// The injected clock.
+    public let clock: ManualClock
+    /// The data folder.
+    public let directory: TemporaryDirectory
+    /// Base URLs of the three listeners.
+    public let publicURL: String, logonURL: String, publicationURL: String
+    private let task: Task<Void, any Error>
+
+    /// Starts a server; `configure` may change settings (lifetimes, limits) before start.
+    public static func start(clock: ManualClock = ManualClock(), configure: (inout BizDirectConfiguration) -> Void = { _ in }) async throws -> LiveServer {
+        let directory = TemporaryDirectory()
+        var configuration = BizDirectConfiguration(dataDirectory: directory.url)
+        configuration.publicPort = 0
+        configuration.logonPort = 0
+        configuration.httpPort = FreePort.find()
+        configuration.scryptLogN = 12
+        configuration.databaseURL = try await TestDatabase.url(in: directory.url)
+        configure(&configuration)
+        let ra = try await RegistrationAuthority.open(configuration: configuration, logger: TestDatabase.logger, clock: clock)
+        let ports = PortCollector()
+        let server = WebServer(ra: ra, logger: TestDatabase.logger) { listener, port in ports.record(listener, port) }
+        let services = try await server.services()
+        let task = Task {
+            let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [], logger: TestDatabase.logger))
+            try await group.run()
+        }
+        let found = try await ports.wait()
+        return LiveServer(ra: ra, clock: clock, directory: directory, task: task,
+                          publicURL: "https://127.0.0.1:\(found[.publicSite]!)", logonURL: "https://127.0.0.1:\(found[.logonSite]!)",
+                          publicationURL: "http://127.0.0.1:\(found[.publication]!)")
+    }
+
+    private init(ra: RegistrationAuthority, clock: ManualClock, directory: TemporaryDirectory, task: Task<Void, any Error>,
+                 publicURL: String, logonURL: String, publicationURL: String) {
+        self.ra = ra
+        self.clock = clock
+        self.directory = directory
+        self.task = task
+        self.publicURL = publicURL
+        self.logonURL = logonURL
+        self.publicationURL = publicationURL
+    }
+
+    /// Stops the listeners, closes the database and removes the data folder.
+    public func stop() async {
+        task.cancel()
+        _ = try? await task.value
+        await ra.shutdown()
+        directory.remove()
+    }
+
+    /// The CA folder (certificates and keys) of this server.
+    public var caDirectory: URL { ra.configuration.caDirectory }
+}
+
+/// Collects the bound port of each listener as it starts.
+final class PortCollector: Sendable {
+    private let ports = NIOLockedValueBox<[WebServer.Listener: Int]>([:])
+
+    func record(_ listener: WebServer.Listener, _ port: Int) { ports.withLockedValue { $0[listener] = port } }
+
+    func wait() async throws -> [WebServer.Listener: Int] {
+        for _ in 0..<200 {
+            let snapshot = ports.withLockedValue { $0 }
+            if snapshot.count == 3 { return snapshot }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        throw BizDirectError.internal("test.start", "The server did not start within 5 seconds.")
+    }
+}
