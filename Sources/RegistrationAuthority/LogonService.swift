@@ -96,6 +96,8 @@ public struct LogonService: Sendable {
                 try await tx.appendAudit(AuditEvent(actor: actor, action: "holder.lock", target: holder.loginID, outcome: .allowed,
                                                     clientAddress: clientAddress, certificateSerial: certificateSerial), at: now)
             }
+            try await audit(.denied("pin.wrong"))
+            throw BizDirectError.locked("service.locked", "The service is locked after too many wrong PINs.")
         }
         try await audit(.denied("pin.wrong"))
         throw BizDirectError.unauthenticated("pin.wrong", "The PIN is not correct.")
