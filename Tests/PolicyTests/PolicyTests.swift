@@ -1,0 +1,50 @@
+import BizDirectCore
+import Foundation
+import Policy
+import Testing
+
+@Suite("SessionPolicy")
+struct SessionPolicyTests {
+    static let start = Date(timeIntervalSince1970: 1_800_000_000)
+
+    @Test("idle and absolute limits", arguments: [
+        (0.0, 0.0, Decision.allow),
+        (899.0, 899.0, .allow),
+        (901.0, 901.0, .deny("session.idleTimeout")),
+        (43_000.0, 100.0, .allow),
+        (43_201.0, 10.0, .deny("session.absoluteTimeout")),
+    ])
+    func limits(elapsed: Double, idle: Double, expected: Decision) {
+        let now = Self.start + elapsed
+        #expect(SessionPolicy.evaluate(created: Self.start, lastSeen: now - idle, now: now, idleTimeout: 900, absoluteTimeout: 43_200) == expected)
+    }
+}
+
+@Suite("PINPolicy")
+struct PINPolicyTests {
+    @Test("format rules", arguments: [
+        ("abc123", Decision.allow), ("ａｂｃ１２３", .allow), ("abc12", .deny("pin.length")), ("abcdefghijk12", .deny("pin.length")),
+        ("abcdef", .deny("pin.mix")), ("123456", .deny("pin.mix")), ("abc 123", .deny("pin.characters")), ("abc12!", .deny("pin.characters")),
+    ])
+    func format(pin: String, expected: Decision) {
+        #expect(PINPolicy.checkFormat(PIN(pin)) == expected)
+    }
+
+    @Test("the PIN and the confirmation PIN must differ")
+    func pairMustDiffer() {
+        #expect(PINPolicy.checkPair(pin: PIN("abc123"), confirmation: PIN("abc123")) == .deny("pin.same"))
+        #expect(PINPolicy.checkPair(pin: PIN("abc123"), confirmation: PIN("xyz789")) == .allow)
+    }
+}
+
+@Suite("CertificateCheck")
+struct CertificateCheckTests {
+    @Test("revoked wins over expired; otherwise validity decides")
+    func classify() {
+        let t = Date(timeIntervalSince1970: 1_800_000_000)
+        #expect(CertificateCheck.classify(notBefore: t - 10, notAfter: t + 10, revokedAt: nil, now: t) == .valid)
+        #expect(CertificateCheck.classify(notBefore: t - 10, notAfter: t - 1, revokedAt: nil, now: t) == .expired(t - 1))
+        #expect(CertificateCheck.classify(notBefore: t - 10, notAfter: t - 1, revokedAt: t - 5, now: t) == .revoked(t - 5))
+        #expect(CertificateCheck.classify(notBefore: t + 5, notAfter: t + 10, revokedAt: nil, now: t) == .notYetValid(t + 5))
+    }
+}
