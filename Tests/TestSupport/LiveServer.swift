@@ -19,6 +19,7 @@ public final class LiveServer: Sendable {
     public let directory: TemporaryDirectory
     /// Base URLs of the three listeners.
     public let publicURL: String, logonURL: String, publicationURL: String
+    private let group: ServiceGroup
     private let task: Task<Void, any Error>
 
     /// Starts a server; `configure` may change settings (lifetimes, limits) before start.
@@ -35,21 +36,20 @@ public final class LiveServer: Sendable {
         let ports = PortCollector()
         let server = WebServer(ra: ra, logger: TestDatabase.logger) { listener, port in ports.record(listener, port) }
         let services = try await server.services()
-        let task = Task {
-            let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [], logger: TestDatabase.logger))
-            try await group.run()
-        }
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [], logger: TestDatabase.logger))
+        let task = Task { try await group.run() }
         let found = try await ports.wait()
-        return LiveServer(ra: ra, clock: clock, directory: directory, task: task,
+        return LiveServer(ra: ra, clock: clock, directory: directory, group: group, task: task,
                           publicURL: "https://127.0.0.1:\(found[.publicSite]!)", logonURL: "https://127.0.0.1:\(found[.logonSite]!)",
                           publicationURL: "http://127.0.0.1:\(found[.publication]!)")
     }
 
-    private init(ra: RegistrationAuthority, clock: ManualClock, directory: TemporaryDirectory, task: Task<Void, any Error>,
+    private init(ra: RegistrationAuthority, clock: ManualClock, directory: TemporaryDirectory, group: ServiceGroup, task: Task<Void, any Error>,
                  publicURL: String, logonURL: String, publicationURL: String) {
         self.ra = ra
         self.clock = clock
         self.directory = directory
+        self.group = group
         self.task = task
         self.publicURL = publicURL
         self.logonURL = logonURL
@@ -58,7 +58,7 @@ public final class LiveServer: Sendable {
 
     /// Stops the listeners, closes the database and removes the data folder.
     public func stop() async {
-        task.cancel()
+        await group.triggerGracefulShutdown()
         _ = try? await task.value
         await ra.shutdown()
         directory.remove()

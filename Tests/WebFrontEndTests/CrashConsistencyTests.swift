@@ -1,0 +1,73 @@
+import BizDirectCore
+import Foundation
+import RegistrationAuthority
+import SQLKit
+import Testing
+import TestSupport
+
+/// Kills the real `bizdirect` process with SIGKILL while it writes, and checks the database.
+@Suite("Crash consistency")
+struct CrashConsistencyTests {
+    /// The `bizdirect` executable built beside the test bundle.
+    static var executable: String? {
+        let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for candidate in [directory, directory.deletingLastPathComponent()] {
+            let path = candidate.appendingPathComponent("bizdirect").path
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return nil
+    }
+
+    @Test("kill -9 during writes leaves the database consistent and the audit chain whole at restart")
+    func killDuringWrites() async throws {
+        guard let executable = Self.executable, let curl = ExternalTool.find("curl") else {
+            let message = "SKIPPED kill -9 test: the bizdirect executable (swift build) or curl is missing."
+            print(message)
+            if ProcessInfo.processInfo.environment["CI"] != nil { Issue.record("\(message) CI must run it.") }
+            return
+        }
+        let directory = TemporaryDirectory("crash"); defer { directory.remove() }
+        let databaseURL = try await TestDatabase.url(in: directory.url)
+        let (publicPort, logonPort, httpPort) = (FreePort.find(), FreePort.find(), FreePort.find())
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = ["serve", "--data", directory.url.path, "--public-port", "\(publicPort)", "--logon-port", "\(logonPort)",
+                             "--http-port", "\(httpPort)", "--database-url", databaseURL, "--scrypt-log-n", "10"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Wait until the logon listener answers, then keep it writing (each logon attempt is audited).
+        var ready = false
+        for _ in 0..<100 where !ready {
+            try await Task.sleep(for: .milliseconds(100))
+            ready = (try? ExternalTool.run(curl, ["-sk", "-o", "/dev/null", "-w", "%{http_code}", "https://127.0.0.1:\(logonPort)/logon"]).output) == "403"
+        }
+        try #require(ready, "the server did not start")
+        let writers = (0..<4).map { _ in
+            Task.detached {
+                for _ in 0..<200 where !Task.isCancelled {
+                    _ = try? ExternalTool.run(curl, ["-sk", "-o", "/dev/null", "https://127.0.0.1:\(logonPort)/logon"])
+                }
+            }
+        }
+        try await Task.sleep(for: .milliseconds(1500))
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        writers.forEach { $0.cancel() }
+        for writer in writers { await writer.value }
+
+        var configuration = BizDirectConfiguration(dataDirectory: directory.url)
+        configuration.databaseURL = databaseURL
+        configuration.scryptLogN = 10
+        let ra = try await RegistrationAuthority.open(configuration: configuration, logger: TestDatabase.logger)
+        let verification = try await ra.verifyAuditChain()
+        if databaseURL.hasPrefix("sqlite"), let sql = ra.store.database as? any SQLDatabase {
+            struct Row: Decodable { let integrity_check: String }
+            let rows = try await sql.raw("PRAGMA integrity_check").all(decoding: Row.self)
+            #expect(rows.map(\.integrity_check) == ["ok"])
+        }
+        await ra.shutdown()
+        #expect(verification.count > 10, "the server wrote events before it was killed")
+        #expect(verification.isIntact, "\(verification.problems)")
+    }
+}
