@@ -1,1 +1,118 @@
-print("x")
+import BizDirectCore
+import CertificateAuthority
+import Crypto
+import Foundation
+import Logging
+import RegistrationAuthority
+import Storage
+import SwiftASN1
+import X509
+
+// BizDirect CA benchmarks, single core. Run in release mode:
+//   swift run -c release bizdirect-benchmarks [count]
+// Prints the machine's own ECDSA P-256 sign/verify rates and every figure as a ratio of them.
+
+/// Runs `body` `count` times and returns operations per second.
+func rate(_ count: Int, _ body: (Int) throws -> Void) rethrows -> Double {
+    let start = ContinuousClock.now
+    for index in 0..<count { try body(index) }
+    let elapsed = ContinuousClock.now - start
+    return Double(count) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+}
+
+func rateAsync(_ count: Int, _ body: (Int) async throws -> Void) async rethrows -> Double {
+    let start = ContinuousClock.now
+    for index in 0..<count { try await body(index) }
+    let elapsed = ContinuousClock.now - start
+    return Double(count) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+}
+
+func csr(_ key: P256.Signing.PrivateKey) throws -> [UInt8] {
+    let request = try CertificateSigningRequest(version: .v1, subject: try DistinguishedName { CommonName("bench") },
+                                                privateKey: .init(key), attributes: .init())
+    var coder = DER.Serializer()
+    try coder.serialize(request)
+    return coder.serializedBytes
+}
+
+let count = CommandLine.arguments.dropFirst().first.flatMap(Int.init) ?? 20_000
+let storedCount = min(count, 5_000)
+let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bizdirect-bench-\(UUID().uuidString.prefix(8))")
+defer { try? FileManager.default.removeItem(at: directory) }
+
+print("BizDirect CA benchmark — one core, \(count) requests (stored: \(storedCount))")
+print("preparing \(count) P-256 certificate requests…")
+let requests = try (0..<count).map { _ in try csr(P256.Signing.PrivateKey()) }
+
+// The machine's own ECDSA P-256 rates, measured now.
+let key = P256.Signing.PrivateKey()
+let message = Array(repeating: UInt8(7), count: 400)
+let signature = try key.signature(for: message)
+let signRate = try rate(count) { _ in _ = try key.signature(for: message) }
+let verifyRate = rate(count) { _ in _ = key.publicKey.isValidSignature(signature, for: message) }
+
+// CSR parse + verify + sign + DER encode, no storage.
+var configuration = BizDirectConfiguration(dataDirectory: directory)
+configuration.scryptLogN = 10
+let hierarchy = try CAHierarchy.openOrCreate(directory: configuration.caDirectory, hostNames: ["localhost"], bankName: "Bench Bank",
+                                             keyFile: KeyFile(passphrase: nil), now: Date())
+let profile = IssuanceProfile(publicationBaseURL: "http://localhost:8080", bankName: "Bench Bank")
+let issuer = try CertificateIssuer(issuerCertificate: hierarchy.issuing, signer: hierarchy.issuingSigner, profile: profile, random: SystemRandom())
+var lastSerial = ""
+let issueRate = try rate(count) { index in
+    let checked = try CSRCheck.check(requests[index])
+    lastSerial = try issuer.issue(checked, subject: SubjectName(commonName: "12345678903 user\(index)", organizationalUnit: "User"), now: Date()).serialHex
+}
+
+// The same through the RA with durable storage in SQLite (WAL, synchronous=FULL): one transaction
+// per certificate holding the certificate row and its audit event.
+var logger = Logger(label: "bench")
+logger.logLevel = .error
+let ra = try await RegistrationAuthority.open(configuration: configuration, logger: logger)
+let holder = try await ra.staff.addStaff(name: "Bench", role: .clerk, pin: PIN("abc123"), actor: "bench")
+let storedRate = try await rateAsync(storedCount) { index in
+    _ = try await ra.certificates.issue(IssueCertificateRequest(holderID: holder.holderID, csr: requests[index], actor: "bench"))
+}
+
+// Signed OCSP responses: parse the request, sign a response (status known in advance).
+let responder = OCSPResponder(issuer: hierarchy.issuing, responderCertificate: hierarchy.ocspResponder, signer: hierarchy.ocspSigner, lifetime: 3600)
+var ocspRequest = DER.Serializer()
+var nameCoder = DER.Serializer()
+try nameCoder.serialize(hierarchy.issuing.subject)
+let issuingName = nameCoder.serializedBytes
+let sha1: ASN1ObjectIdentifier = [1, 3, 14, 3, 2, 26]
+try ocspRequest.appendConstructedNode(identifier: .sequence) { coder in
+    try coder.appendConstructedNode(identifier: .sequence) { coder in
+        try coder.appendConstructedNode(identifier: .sequence) { coder in
+            try coder.appendConstructedNode(identifier: .sequence) { coder in
+                try coder.appendConstructedNode(identifier: .sequence) { coder in
+                    try coder.appendConstructedNode(identifier: .sequence) { try $0.serialize(sha1) }
+                    try coder.serialize(ASN1OctetString(contentBytes: Array(Insecure.SHA1.hash(data: issuingName))[...]))
+                    try coder.serialize(ASN1OctetString(contentBytes: Array(Insecure.SHA1.hash(data: hierarchy.issuing.publicKey.subjectPublicKeyInfoBytes))[...]))
+                    coder.appendPrimitiveNode(identifier: .integer) { $0.append(contentsOf: SerialText.bytes(lastSerial)) }
+                }
+            }
+        }
+    }
+}
+let ocspDER = ocspRequest.serializedBytes
+let ocspRate = try rate(count) { _ in
+    let query = try OCSPResponder.parse(ocspDER)
+    _ = responder.respond(to: query, statuses: [lastSerial: .good], now: Date())
+}
+let ocspStoredCount = min(count, 5_000)
+let ocspStoredRate = await rateAsync(ocspStoredCount) { _ in _ = await ra.certificates.respondOCSP(ocspDER) }
+await ra.shutdown()
+
+func line(_ label: String, _ value: Double, target: Double?) {
+    let ratio = String(format: "%.2f× sign, %.2f× verify", value / signRate, value / verifyRate)
+    let verdict = target.map { value >= $0 ? "meets ≥\(Int($0))" : "BELOW ≥\(Int($0))" } ?? ""
+    print(String(format: "  %-46@ %10.0f /s   (%@)  %@", label as NSString, value, ratio as NSString, verdict as NSString))
+}
+print("results:")
+line("ECDSA P-256 sign (swift-crypto)", signRate, target: nil)
+line("ECDSA P-256 verify (swift-crypto)", verifyRate, target: nil)
+line("certificates: CSR parse+verify+sign+DER", issueRate, target: 10_000)
+line("certificates with SQLite storage (RA)", storedRate, target: 3_000)
+line("OCSP responses signed (parse+sign)", ocspRate, target: 5_000)
+line("OCSP responses with SQLite lookup (RA)", ocspStoredRate, target: nil)

@@ -85,6 +85,9 @@ struct Staff: AsyncParsableCommand {
         @OptionGroup var settings: Settings
         @Option(help: "clerk (records requests) or supervisor (approves them).") var role: String = "supervisor"
         @Argument(help: "The staff member's name.") var name: String
+        @Option(help: "A PKCS#10 request (PEM or DER) for the first staff certificate, made with the staff member's own key (e.g. openssl req -new). Until browser acquisition is used, this bootstraps the first supervisor.")
+        var csr: String?
+        @Option(help: "Where to write the issued certificate (PEM) when --csr is given.") var certificateOut: String?
 
         func run() async throws {
             guard let role = Role(rawValue: role), role.isStaff else {
@@ -92,13 +95,21 @@ struct Staff: AsyncParsableCommand {
             }
             let pin = ProcessInfo.processInfo.environment["BIZDIRECT_STAFF_PIN"] ?? readLine(strippingNewline: true) ?? ""
             let ra = try await CompositionRoot.openRA(try settings.resolve(), logger: Logger(label: "bizdirect"))
-            defer { Task { await ra.shutdown() } }
             do {
                 let member = try await ra.staff.addStaff(name: name, role: role, pin: PIN(pin), actor: "cli:\(NSUserName())")
                 print("Staff ID: \(member.staffID) (\(role.rawValue))")
                 print("One-time acquisition code: \(member.acquisitionCode)")
                 print("Give the code to \(name) in person; it is shown only once.")
+                if let csr {
+                    guard let bytes = FileManager.default.contents(atPath: csr) else { throw ValidationError("Cannot read \(csr).") }
+                    let issued = try await ra.certificates.issue(IssueCertificateRequest(holderID: member.holderID, csr: Array(bytes), actor: "cli:\(NSUserName())"))
+                    let pem = "-----BEGIN CERTIFICATE-----\n" + Data(issued.der).base64EncodedString(options: [.lineLength64Characters, .endLineWithLineFeed]) + "\n-----END CERTIFICATE-----\n"
+                    let out = certificateOut ?? "\(member.staffID).cert.pem"
+                    try Data(pem.utf8).write(to: URL(fileURLWithPath: out))
+                    print("Certificate \(issued.serialHex) written to \(out)")
+                }
             } catch let error as BizDirectError {
+                await ra.shutdown()
                 throw ValidationError(error.detail)
             }
             await ra.shutdown()

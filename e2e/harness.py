@@ -1,0 +1,170 @@
+"""BizDirect browser-journey harness.
+
+Starts a real `bizdirect serve` on 127.0.0.1 with a fresh data folder, and gives each journey
+browsers launched from Debian's Chromium with one NSS database (one HOME) per identity. Client
+certificates are imported with pk12util and chosen without a dialog by the managed policy
+AutoSelectCertificateForUrls. Never runs `playwright install`.
+"""
+import importlib
+import json
+import os
+import pathlib
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import urllib.request
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+OUT = ROOT / "e2e" / "out"
+CHROMIUM = "/usr/bin/chromium"
+POLICY_DIR = pathlib.Path("/etc/chromium/policies/managed")
+POLICY_FILE = POLICY_DIR / "bizdirect-e2e.json"
+JOURNEYS = ["top-page", "certificate-logon"]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A bizdirect server in its own data folder, stopped by close()."""
+
+    def __init__(self, workdir, extra_args=()):
+        self.data = workdir / "data"
+        self.public_port, self.logon_port, self.http_port = free_port(), free_port(), free_port()
+        self.binary = str(ROOT / ".build" / "debug" / "bizdirect")
+        self.common = ["--data", str(self.data)]
+        self.log = open(workdir / "server.log", "w")
+        self.process = subprocess.Popen(
+            [self.binary, "serve", *self.common, "--public-port", str(self.public_port), "--logon-port", str(self.logon_port),
+             "--http-port", str(self.http_port), "--host-name", "localhost", "--host-name", "127.0.0.1", *extra_args],
+            stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.public_url = f"https://localhost:{self.public_port}"
+        self.logon_url = f"https://localhost:{self.logon_port}"
+        self.publication_url = f"http://localhost:{self.http_port}"
+        self.wait_ready()
+
+    def wait_ready(self):
+        last = None
+        for _ in range(200):
+            if self.process.poll() is not None:
+                raise RuntimeError("bizdirect exited early; see server.log")
+            try:
+                if self.root_pem.exists():
+                    context = ssl.create_default_context(cafile=str(self.root_pem))
+                    urllib.request.urlopen(self.public_url + "/", context=context, timeout=2)
+                    return
+            except Exception as error:
+                last = error
+            time.sleep(0.1)
+        raise RuntimeError(f"bizdirect did not start in 20 s ({last!r})")
+
+    @property
+    def root_pem(self):
+        return self.data / "ca" / "root-ca.cert.pem"
+
+    def cli(self, *args, env=None):
+        """Runs a bizdirect command against this data folder."""
+        merged = dict(os.environ, **(env or {}))
+        return subprocess.run([self.binary, *args, *self.common], capture_output=True, text=True, env=merged, check=True).stdout
+
+    def close(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+
+
+class Identity:
+    """One person's PC: a HOME with its own NSS database trusting our root CA."""
+
+    def __init__(self, workdir, name, server):
+        self.name = name
+        self.home = workdir / f"home-{name}"
+        self.nssdb = self.home / ".pki" / "nssdb"
+        self.nssdb.mkdir(parents=True)
+        subprocess.run(["certutil", "-N", "-d", f"sql:{self.nssdb}", "--empty-password"], check=True)
+        subprocess.run(["certutil", "-A", "-d", f"sql:{self.nssdb}", "-n", "BizDirect Root CA", "-t", "C,,",
+                        "-i", str(server.root_pem)], check=True)
+
+    def import_pkcs12(self, path, password):
+        subprocess.run(["pk12util", "-i", str(path), "-d", f"sql:{self.nssdb}", "-W", password], check=True,
+                       capture_output=True)
+
+    def launch(self, playwright, locale="ja-JP"):
+        """Chromium with this identity's HOME; relaunch to switch identities."""
+        return playwright.chromium.launch_persistent_context(
+            str(self.home / "profile"), executable_path=CHROMIUM, headless=True, locale=locale,
+            env=dict(os.environ, HOME=str(self.home)), args=["--no-sandbox"], viewport={"width": 1100, "height": 800})
+
+
+def write_policy(logon_url):
+    """Selects our client certificate on the logon site without a dialog."""
+    POLICY_DIR.mkdir(parents=True, exist_ok=True)
+    rule = {"pattern": logon_url, "filter": {"ISSUER": {"CN": "BizDirect Client Issuing CA"}}}
+    POLICY_FILE.write_text(json.dumps({"AutoSelectCertificateForUrls": [json.dumps(rule)]}))
+
+
+def make_staff_pkcs12(server, workdir, name, pin, role="supervisor"):
+    """Bootstraps a staff member with the CLI from a key made here; returns the PKCS#12 path."""
+    key, csr, cert, p12 = (workdir / f"{name}.{ext}" for ext in ("key", "csr", "crt", "p12"))
+    subprocess.run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", str(key), "-out", str(csr), "-subj", "/CN=ignored"], check=True, capture_output=True)
+    server.cli("staff", "add", "--role", role, name, "--csr", str(csr), "--certificate-out", str(cert),
+               env={"BIZDIRECT_STAFF_PIN": pin})
+    subprocess.run(["openssl", "pkcs12", "-export", "-inkey", str(key), "-in", str(cert), "-name", name,
+                    "-out", str(p12), "-passout", "pass:e2e-pass"], check=True)
+    return p12
+
+
+def screenshot(page, name):
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    print(f"    screenshot {path.relative_to(ROOT)}")
+
+
+def main(argv):
+    from playwright.sync_api import sync_playwright
+    names = argv or JOURNEYS
+    unknown = [n for n in names if n not in JOURNEYS]
+    if unknown:
+        print(f"unknown journey: {', '.join(unknown)} (known: {', '.join(JOURNEYS)})")
+        return 2
+    passed = failed = 0
+    for name in names:
+        workdir = pathlib.Path(tempfile.mkdtemp(prefix=f"bizdirect-e2e-{name}-"))
+        server = Server(workdir)
+        write_policy(server.logon_url)
+        print(f"journey {name}")
+        try:
+            module = importlib.import_module("journeys." + name.replace("-", "_"))
+            with sync_playwright() as playwright:
+                module.run(playwright, server, workdir)
+            passed += 1
+            print(f"  ok {name}")
+        except Exception:
+            failed += 1
+            traceback.print_exc()
+            print(f"  FAILED {name} (server log: {workdir / 'server.log'})")
+        finally:
+            server.close()
+            POLICY_FILE.unlink(missing_ok=True)
+            if not failed:
+                shutil.rmtree(workdir, ignore_errors=True)
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+    sys.exit(main(sys.argv[1:]))
