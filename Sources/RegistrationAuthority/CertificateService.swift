@@ -27,43 +27,40 @@ public struct IssueCertificateRequest: Sendable {
 /// Issuance, revocation, CRL and OCSP: the RA side of the CA. Every decision is audited.
 public struct CertificateService: Sendable {
     let store: Store
-    let issuer: CertificateIssuer
+    let pipeline: IssuancePipeline
     let crlBuilder: CRLBuilder
     let responder: OCSPResponder
-    let bankCode: String
     let clock: any WallClock
     let logger: Logger
 
-    /// Checks the request, signs, and stores the certificate with its audit event in one transaction.
-    public func issue(_ request: IssueCertificateRequest) async throws -> IssuedCertificate {
-        let now = clock.now()
-        do {
-            let checked = try CSRCheck.check(request.csr)
-            guard let holder = try await store.holder(id: request.holderID) else {
-                throw BizDirectError.notFound("holder.unknown", "The certificate holder does not exist.")
-            }
-            let spkiHash = Store.hex(checked.spkiHash)
-            if try await store.isKeyCertified(spkiHash: spkiHash) {
-                throw BizDirectError.conflict("csr.keyReused", "This key has been certified before. Make a new key and try again.")
-            }
-            let issued = try issuer.issue(checked, subject: subjectName(for: holder), now: now)
-            try await store.transaction { tx in
-                try await tx.insertCertificate(CertificateRecord(
-                    serial: issued.serialHex, holderID: request.holderID, der: issued.der,
-                    notBefore: issued.notBefore, notAfter: issued.notAfter, spkiHash: spkiHash), at: now)
-                try await tx.appendAudit(AuditEvent(actor: request.actor, action: "certificate.issue", target: issued.serialHex,
-                                                    outcome: .allowed, clientAddress: request.clientAddress), at: now)
-            }
-            return issued
-        } catch let error as BizDirectError {
-            try await store.appendAudit(AuditEvent(actor: request.actor, action: "certificate.issue", target: request.holderID.uuidString,
-                                                   outcome: .denied(error.reason), clientAddress: request.clientAddress), at: now)
-            throw error
+    init(store: Store, issuer: CertificateIssuer, crlBuilder: CRLBuilder, responder: OCSPResponder, bankCode: String,
+         clock: any WallClock, logger: Logger) {
+        self.store = store
+        self.crlBuilder = crlBuilder
+        self.responder = responder
+        self.clock = clock
+        self.logger = logger
+        pipeline = IssuancePipeline(store: store, issuer: issuer, clock: clock) { holder in
+            try CertificateService.subjectName(for: holder, bankCode: bankCode)
         }
     }
 
+    /// Checks the request, then signs and stores the certificate with its audit event in one
+    /// transaction (batched with concurrent issuances, see `IssuancePipeline`).
+    public func issue(_ request: IssueCertificateRequest) async throws -> IssuedCertificate {
+        let checked: CheckedRequest
+        do {
+            checked = try CSRCheck.check(request.csr)
+        } catch {
+            try await store.appendAudit(AuditEvent(actor: request.actor, action: "certificate.issue", target: request.holderID.uuidString,
+                                                   outcome: .denied(error.reason), clientAddress: request.clientAddress), at: clock.now())
+            throw error
+        }
+        return try await pipeline.issue(checked, holderID: request.holderID, actor: request.actor, clientAddress: request.clientAddress)
+    }
+
     /// The subject the RA decides for a holder (the request's own subject is ignored).
-    func subjectName(for holder: HolderModel) throws -> SubjectName {
+    static func subjectName(for holder: HolderModel, bankCode: String) throws -> SubjectName {
         switch Role(rawValue: holder.role) {
         case .administrator: SubjectName(commonName: holder.scope + bankCode, organizationalUnit: "Administrator")
         case .user: SubjectName(commonName: "\(holder.scope) \(holder.loginID)", organizationalUnit: "User")

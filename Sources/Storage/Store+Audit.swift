@@ -20,23 +20,34 @@ extension Store {
     /// Appends `event` to the hash chain. Call it inside the transaction that makes the change
     /// it records, so both are written or neither.
     public func appendAudit(_ event: AuditEvent, at time: Date) async throws {
+        try await appendAudits([event], at: time)
+    }
+
+    /// Appends several events, in order, with one read of the chain head and one insert.
+    public func appendAudits(_ events: [AuditEvent], at time: Date) async throws {
+        guard !events.isEmpty else { return }
         if engine == .postgres, let sql = database as? any SQLDatabase {
             // Serialise appends so two transactions cannot fork the chain.
             try await sql.raw("SELECT pg_advisory_xact_lock(7301)").run()
         }
         let last = try await AuditEventModel.query(on: database).sort(\.$id, .descending).first()
-        let row = AuditEventModel()
-        row.id = (last?.id ?? 0) + 1
-        row.atMilliseconds = Int64((time.timeIntervalSince1970 * 1000).rounded())
-        row.actor = event.actor
-        row.action = event.action
-        row.target = event.target
-        row.outcome = event.outcome.text
-        row.clientAddress = event.clientAddress
-        row.certificateSerial = event.certificateSerial
-        row.previousHash = last?.hash ?? Self.genesisHash
-        row.hash = Self.chainHash(row)
-        try await row.create(on: database)
+        var previous = (seq: last?.id ?? 0, hash: last?.hash ?? Self.genesisHash)
+        let rows = events.map { event in
+            let row = AuditEventModel()
+            row.id = previous.seq + 1
+            row.atMilliseconds = Int64((time.timeIntervalSince1970 * 1000).rounded())
+            row.actor = event.actor
+            row.action = event.action
+            row.target = event.target
+            row.outcome = event.outcome.text
+            row.clientAddress = event.clientAddress
+            row.certificateSerial = event.certificateSerial
+            row.previousHash = previous.hash
+            row.hash = Self.chainHash(row)
+            previous = (row.id!, row.hash)
+            return row
+        }
+        try await rows.create(on: database)
     }
 
     /// Re-computes the chain and reports every edited, inserted or deleted event.

@@ -29,23 +29,37 @@ public struct CertificateRecord: Sendable {
 }
 
 extension Store {
-    /// Stores an issued certificate. Fails with `conflict` if its key was certified before.
-    public func insertCertificate(_ record: CertificateRecord, at time: Date) async throws {
-        let row = CertificateModel()
-        row.serial = record.serial
-        row.holderID = record.holderID
-        row.der = Data(record.der)
-        row.notBefore = record.notBefore
-        row.notAfter = record.notAfter
-        row.spkiHash = record.spkiHash
-        row.fingerprint = Self.sha256Hex(record.der)
-        row.status = "active"
-        row.createdAt = time
+    /// Stores issued certificates in one statement. Fails with `conflict` if a key was certified before.
+    public func insertCertificates(_ records: [CertificateRecord], at time: Date) async throws {
+        guard !records.isEmpty else { return }
+        let rows = records.map { record in
+            let row = CertificateModel()
+            row.serial = record.serial
+            row.holderID = record.holderID
+            row.der = Data(record.der)
+            row.notBefore = record.notBefore
+            row.notAfter = record.notAfter
+            row.spkiHash = record.spkiHash
+            row.fingerprint = Self.sha256Hex(record.der)
+            row.status = "active"
+            row.createdAt = time
+            return row
+        }
         do {
-            try await row.create(on: database)
+            try await rows.create(on: database)
         } catch where Self.isUniqueViolation(error) {
             throw BizDirectError.conflict("csr.keyReused", "This key has been certified before. Make a new key and try again.")
         }
+    }
+
+    /// Stores one issued certificate.
+    public func insertCertificate(_ record: CertificateRecord, at time: Date) async throws {
+        try await insertCertificates([record], at: time)
+    }
+
+    /// Which of these key hashes were ever certified.
+    public func certifiedKeys(spkiHashes: [String]) async throws -> Set<String> {
+        Set(try await CertificateModel.query(on: database).filter(\.$spkiHash ~~ spkiHashes).all().map(\.spkiHash))
     }
 
     /// True when a certificate for this key (hex SHA-256 of its SPKI) was ever issued.

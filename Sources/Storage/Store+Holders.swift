@@ -32,6 +32,11 @@ extension Store {
         try await HolderModel.find(id, on: database)
     }
 
+    /// The holders with these ids.
+    public func holders(ids: [UUID]) async throws -> [HolderModel] {
+        try await HolderModel.query(on: database).filter(\.$id ~~ ids).all()
+    }
+
     /// The holder with this login ID in `scope` (a contract ID, or "bank" for staff).
     public func holder(scope: String, loginID: String) async throws -> HolderModel? {
         try await HolderModel.query(on: database).filter(\.$scope == scope).filter(\.$loginID == loginID).first()
