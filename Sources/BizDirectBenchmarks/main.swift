@@ -36,7 +36,7 @@ func csr(_ key: P256.Signing.PrivateKey) throws -> [UInt8] {
 }
 
 let count = CommandLine.arguments.dropFirst().first.flatMap(Int.init) ?? 20_000
-let storedCount = min(count, 10_000)
+let storedCount = min(max(count - 1_000, 0), 10_000)
 let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bizdirect-bench-\(UUID().uuidString.prefix(8))")
 defer { try? FileManager.default.removeItem(at: directory) }
 
@@ -77,12 +77,15 @@ let sequentialRate = try await rateAsync(sequentialCount) { index in
 // As a server sees it: 64 requests in flight at a time, so transactions are group-committed.
 let inFlight = 64
 let storedStart = ContinuousClock.now
-for chunk in stride(from: sequentialCount, to: sequentialCount + storedCount, by: inFlight) {
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        for index in chunk..<min(chunk + inFlight, sequentialCount + storedCount) {
-            group.addTask { _ = try await ra.certificates.issue(IssueCertificateRequest(holderID: holder.holderID, csr: requests[index], actor: "bench")) }
-        }
-        try await group.waitForAll()
+try await withThrowingTaskGroup(of: Void.self) { group in
+    var next = sequentialCount
+    let end = sequentialCount + storedCount
+    func submit(_ index: Int) {
+        group.addTask { _ = try await ra.certificates.issue(IssueCertificateRequest(holderID: holder.holderID, csr: requests[index], actor: "bench")) }
+    }
+    while next < min(sequentialCount + inFlight, end) { submit(next); next += 1 }
+    while try await group.next() != nil {
+        if next < end { submit(next); next += 1 }
     }
 }
 let storedElapsed = ContinuousClock.now - storedStart

@@ -26,7 +26,7 @@ extension Store {
     /// Appends several events, in order, with one read of the chain head and one insert.
     public func appendAudits(_ events: [AuditEvent], at time: Date) async throws {
         guard !events.isEmpty else { return }
-        if engine == .postgres, let sql = database as? any SQLDatabase {
+        if engine == .postgres {
             // Serialise appends so two transactions cannot fork the chain.
             try await sql.raw("SELECT pg_advisory_xact_lock(7301)").run()
         }
@@ -47,7 +47,15 @@ extension Store {
             previous = (row.id!, row.hash)
             return row
         }
-        try await rows.create(on: database)
+        var insert = try sql.insert(into: AuditEventModel.schema)
+            .columns("seq", "at_ms", "actor", "action", "target", "outcome", "client_address", "certificate_serial", "previous_hash", "hash")
+        for row in rows {
+            insert = insert.values([
+                SQLBind(row.id!), SQLBind(row.atMilliseconds), SQLBind(row.actor), SQLBind(row.action), SQLBind(row.target),
+                SQLBind(row.outcome), SQLBind(row.clientAddress), SQLBind(row.certificateSerial), SQLBind(row.previousHash), SQLBind(row.hash),
+            ] as [any SQLExpression])
+        }
+        try await insert.run()
     }
 
     /// Re-computes the chain and reports every edited, inserted or deleted event.

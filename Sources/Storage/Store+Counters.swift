@@ -8,9 +8,6 @@ extension Store {
     /// unless it already stands at `limit`. Returns the new count, or nil when the holder was
     /// already at the limit (locked) and nothing was raised.
     public func raiseFailureCount(holderID: UUID, limit: Int) async throws -> Int? {
-        guard let sql = database as? any SQLDatabase else {
-            throw BizDirectError.internal("storage.sql", "The database does not speak SQL.")
-        }
         struct Row: Decodable { let failure_count: Int }
         let rows = try await sql.update(HolderModel.schema)
             .set(SQLIdentifier("failure_count"), to: SQLRaw("failure_count + 1"))

@@ -20,10 +20,27 @@ public struct Store: Sendable {
         }
     }
 
+    /// The handle as SQLKit sees it (both drivers speak SQL).
+    var sql: any SQLDatabase {
+        get throws {
+            guard let sql = database as? any SQLDatabase else {
+                throw BizDirectError.internal("storage.sql", "The database does not speak SQL.")
+            }
+            return sql
+        }
+    }
+
     /// Hex of bytes.
     public static func hex<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
-        bytes.map { String(format: "%02x", $0) }.joined()
+        var text: [UInt8] = []
+        for byte in bytes {
+            text.append(hexDigits[Int(byte >> 4)])
+            text.append(hexDigits[Int(byte & 0x0f)])
+        }
+        return String(decoding: text, as: UTF8.self)
     }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
 
     /// Hex SHA-256 of bytes.
     public static func sha256Hex<Bytes: DataProtocol>(_ bytes: Bytes) -> String {
