@@ -82,7 +82,7 @@ let package = Package(
         .executableTarget(
             name: "bizdirect",
             dependencies: [
-                "BizDirectCore", "RegistrationAuthority", "WebFrontEnd", "Storage", "CertificateAuthority",
+                "BizDirectCore", "RegistrationAuthority", "WebFrontEnd",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

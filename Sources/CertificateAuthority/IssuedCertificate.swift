@@ -13,6 +13,9 @@ public struct IssuedCertificate: Sendable {
     public let notAfter: Date
     /// SHA-256 of the SubjectPublicKeyInfo.
     public let spkiHash: [UInt8]
+
+    /// The certificate as PEM.
+    public var pem: String { PEMText.encode(der, label: "CERTIFICATE") }
 }
 
 /// RFC 5280 revocation reasons (CRLReason).
@@ -43,17 +46,11 @@ public struct CertificateStatus: Sendable, Equatable {
 
 /// Serial numbers as hex text.
 public enum SerialText {
-    private static let hexDigits = Array("0123456789abcdef".utf8)
 
     /// Lowercase hex of big-endian bytes, without leading zeros.
     public static func hex<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
-        var text: [UInt8] = []
-        for byte in bytes {
-            text.append(hexDigits[Int(byte >> 4)])
-            text.append(hexDigits[Int(byte & 0x0f)])
-        }
-        let trimmed = text.drop(while: { $0 == UInt8(ascii: "0") })
-        return trimmed.isEmpty ? "0" : String(decoding: trimmed, as: UTF8.self)
+        let trimmed = Hex.encode(bytes).drop(while: { $0 == "0" })
+        return trimmed.isEmpty ? "0" : String(trimmed)
     }
 
     /// Bytes from hex text (an odd length gets a leading zero).

@@ -32,15 +32,8 @@ public struct Store: Sendable {
 
     /// Hex of bytes.
     public static func hex<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
-        var text: [UInt8] = []
-        for byte in bytes {
-            text.append(hexDigits[Int(byte >> 4)])
-            text.append(hexDigits[Int(byte & 0x0f)])
-        }
-        return String(decoding: text, as: UTF8.self)
+        Hex.encode(bytes)
     }
-
-    private static let hexDigits = Array("0123456789abcdef".utf8)
 
     /// Hex SHA-256 of bytes.
     public static func sha256Hex<Bytes: DataProtocol>(_ bytes: Bytes) -> String {

@@ -103,9 +103,8 @@ struct Staff: AsyncParsableCommand {
                 if let csr {
                     guard let bytes = FileManager.default.contents(atPath: csr) else { throw ValidationError("Cannot read \(csr).") }
                     let issued = try await ra.certificates.issue(IssueCertificateRequest(holderID: member.holderID, csr: Array(bytes), actor: "cli:\(NSUserName())"))
-                    let pem = "-----BEGIN CERTIFICATE-----\n" + Data(issued.der).base64EncodedString(options: [.lineLength64Characters, .endLineWithLineFeed]) + "\n-----END CERTIFICATE-----\n"
                     let out = certificateOut ?? "\(member.staffID).cert.pem"
-                    try Data(pem.utf8).write(to: URL(fileURLWithPath: out))
+                    try Data(issued.pem.utf8).write(to: URL(fileURLWithPath: out))
                     print("Certificate \(issued.serialHex) written to \(out)")
                 }
             } catch let error as BizDirectError {

@@ -1,3 +1,4 @@
+import CertificateAuthority
 import Crypto
 import CryptoExtras
 import Foundation
@@ -53,6 +54,6 @@ public enum CertificateFixtures {
 
     /// PEM of DER certificate bytes.
     public static func pem(certificateDER: [UInt8]) -> String {
-        "-----BEGIN CERTIFICATE-----\n" + Data(certificateDER).base64EncodedString(options: [.lineLength64Characters, .endLineWithLineFeed]) + "\n-----END CERTIFICATE-----\n"
+        PEMText.encode(certificateDER, label: "CERTIFICATE")
     }
 }
