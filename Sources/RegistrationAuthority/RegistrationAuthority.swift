@@ -19,6 +19,8 @@ public final class RegistrationAuthority: Sendable {
     public let sessions: SessionService
     /// Bank staff.
     public let staff: StaffService
+    /// The branch's workflows.
+    public let branch: BranchService
     /// What the TLS listeners need.
     public let tlsMaterial: TLSMaterial
     /// The configuration in force.
@@ -55,12 +57,13 @@ public final class RegistrationAuthority: Sendable {
         let hierarchy = try CAHierarchy.openOrCreate(directory: configuration.caDirectory, hostNames: configuration.hostNames,
                                                      bankName: configuration.bankName, keyFile: keyFile, now: clock.now())
         let pepper = try PepperFile.loadOrCreate(configuration.caDirectory.appendingPathComponent("pin-pepper.bin"), random: random)
+        let vault = try CardVault.open(configuration.caDirectory.appendingPathComponent("card-key.bin"), random: random)
         let database = try await StorageDatabase.open(url: configuration.effectiveDatabaseURL, logger: logger)
-        return try RegistrationAuthority(configuration: configuration, hierarchy: hierarchy, pepper: pepper, database: database,
+        return try RegistrationAuthority(configuration: configuration, hierarchy: hierarchy, pepper: pepper, vault: vault, database: database,
                                          logger: logger, clock: clock, random: random)
     }
 
-    private init(configuration: BizDirectConfiguration, hierarchy: CAHierarchy, pepper: [UInt8], database: StorageDatabase,
+    private init(configuration: BizDirectConfiguration, hierarchy: CAHierarchy, pepper: [UInt8], vault: CardVault, database: StorageDatabase,
                  logger: Logger, clock: any WallClock, random: any RandomSource) throws {
         self.configuration = configuration
         self.clock = clock
@@ -80,6 +83,7 @@ public final class RegistrationAuthority: Sendable {
         logon = LogonService(store: store, issuingCA: hierarchy.issuing, hasher: hasher, lockoutLimit: configuration.lockoutLimit, clock: clock)
         sessions = SessionService(store: store, clock: clock, random: random, absoluteTimeout: configuration.sessionAbsoluteTimeout)
         staff = StaffService(store: store, hasher: hasher, clock: clock, random: random)
+        branch = BranchService(store: store, certificates: certificates, hasher: hasher, vault: vault, clock: clock, random: random)
         tlsMaterial = try Self.tlsMaterial(hierarchy, configuration: configuration)
     }
 

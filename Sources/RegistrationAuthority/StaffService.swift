@@ -22,7 +22,18 @@ public struct StaffService: Sendable {
     /// How long an acquisition code stays usable.
     static let acquisitionWindow: TimeInterval = 80 * 86_400
 
+    /// A supervisor adds a staff member in the console.
+    public func addStaff(name: String, role: Role, pin: PIN, by staff: StaffActor) async throws -> NewStaffMember {
+        if case .deny(let reason) = BranchPolicy.mayAddStaff(role: staff.role) {
+            try await store.appendAudit(AuditEvent(actor: staff.auditName, action: "staff.add", target: role.rawValue, outcome: .denied(reason),
+                                                   clientAddress: staff.clientAddress, certificateSerial: staff.certificateSerial), at: clock.now())
+            throw BizDirectError.forbidden(reason, "Only a supervisor can add staff.")
+        }
+        return try await addStaff(name: name, role: role, pin: pin, actor: staff.auditName)
+    }
+
     /// Adds a staff member with `role` and a staff PIN; returns their one-time acquisition code.
+    /// Used directly only by the command line, to bootstrap the first supervisor.
     public func addStaff(name: String, role: Role, pin: PIN, actor: String) async throws -> NewStaffMember {
         guard role.isStaff else { throw BizDirectError.malformed("staff.role", "A staff role is clerk or supervisor.") }
         guard !TextNormaliser.normalise(name).isEmpty else { throw BizDirectError.malformed("staff.name", "Give the staff member's name.") }

@@ -45,15 +45,21 @@ struct CreateSchemaV1: AsyncMigration {
             .field("contract_id", .string, .required).field("kind", .string, .required)
             .field("status", .string, .required).field("recorded_by", .string, .required)
             .field("decided_by", .string).field("contract_version", .int, .required)
+            .field("lost_card", .bool, .required)
             .field("created_at", .datetime, .required).field("decided_at", .datetime).create()
+        try await database.schema("branch_request_events").id()
+            .field("request_id", .uuid, .required, .references("branch_requests", "id"))
+            .field("at", .datetime, .required).field("staff_id", .string, .required)
+            .field("action", .string, .required).create()
         try await database.schema("customer_cards").id()
             .field("contract_id", .string, .required).field("grid_ciphertext", .data, .required)
+            .field("card_number", .string, .required).unique(on: "card_number")
             .field("status", .string, .required).field("issued_at", .datetime, .required)
-            .field("expected_arrival", .datetime).create()
+            .field("sent_at", .datetime).field("invalidated_at", .datetime).create()
     }
 
     func revert(on database: any Database) async throws {
-        for table in ["customer_cards", "branch_requests", "audit_events", "sessions", "crl_state", "certificates", "holders", "contracts"] {
+        for table in ["customer_cards", "branch_request_events", "branch_requests", "audit_events", "sessions", "crl_state", "certificates", "holders", "contracts"] {
             try await database.schema(table).delete()
         }
     }

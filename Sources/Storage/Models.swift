@@ -120,8 +120,22 @@ public final class BranchRequestModel: Model, @unchecked Sendable {
     @Field(key: "recorded_by") public var recordedBy: String
     @OptionalField(key: "decided_by") public var decidedBy: String?
     @Field(key: "contract_version") public var contractVersion: Int
+    /// For card re-issue: the card was lost (the old one is invalidated when recorded).
+    @Field(key: "lost_card") public var lostCard: Bool
     @Field(key: "created_at") public var createdAt: Date
     @OptionalField(key: "decided_at") public var decidedAt: Date?
+    public init() {}
+}
+
+/// One step in a branch request's history: who did what, and when.
+public final class BranchRequestEventModel: Model, @unchecked Sendable {
+    public static let schema = "branch_request_events"
+    @ID(key: .id) public var id: UUID?
+    @Field(key: "request_id") public var requestID: UUID
+    @Field(key: "at") public var at: Date
+    @Field(key: "staff_id") public var staffID: String
+    /// recorded, approved, rejected, refused:<reason>.
+    @Field(key: "action") public var action: String
     public init() {}
 }
 
@@ -131,9 +145,12 @@ public final class CustomerCardModel: Model, @unchecked Sendable {
     @ID(key: .id) public var id: UUID?
     @Field(key: "contract_id") public var contractID: String
     @Field(key: "grid_ciphertext") public var gridCiphertext: Data
+    /// The card number printed on it (contract ID and a sequence).
+    @Field(key: "card_number") public var cardNumber: String
     /// issued, sent, invalidated.
     @Field(key: "status") public var status: String
     @Field(key: "issued_at") public var issuedAt: Date
-    @OptionalField(key: "expected_arrival") public var expectedArrival: Date?
+    @OptionalField(key: "sent_at") public var sentAt: Date?
+    @OptionalField(key: "invalidated_at") public var invalidatedAt: Date?
     public init() {}
 }

@@ -27,7 +27,12 @@ extension Store {
     public func lock(holder: HolderModel, at time: Date) async throws {
         try await HolderModel.query(on: database).filter(\.$id == holder.requireID()).set(\.$lockedAt, to: time).update()
         if holder.role == Role.administrator.rawValue {
-            try await ContractModel.query(on: database).filter(\.$contractID == holder.scope).set(\.$lockedAt, to: time).update()
+            // The version rises so that a branch request recorded before the lock cannot be approved blind.
+            try await sql.update(ContractModel.schema)
+                .set(SQLIdentifier("locked_at"), to: SQLBind(time))
+                .set(SQLIdentifier("version"), to: SQLRaw("version + 1"))
+                .where(SQLIdentifier("contract_id"), .equal, SQLBind(holder.scope))
+                .run()
         }
     }
 

@@ -9,7 +9,7 @@ import RegistrationAuthority
 struct LogonController {
     let ra: RegistrationAuthority
     let renderer: PageRenderer
-    static let cookieName = "bizdirect_session"
+    var gate: SessionGate { SessionGate(ra: ra) }
 
     func register(on router: Router<BizDirectRequestContext>) {
         router.get("/logon", use: showLogon)
@@ -29,7 +29,7 @@ struct LogonController {
         let timeout = holder.role == .user ? ra.configuration.userIdleTimeout : ra.configuration.staffIdleTimeout
         let session = try await ra.sessions.start(holderID: holder.id, certificateFingerprint: fingerprint, stage: "certificate", idleTimeout: timeout)
         var response = renderer.page("pin", language: context.language, values: ["csrf": session.csrfToken, "name": holder.name])
-        response.setCookie(Self.cookie(session.token))
+        response.setCookie(SessionGate.cookie(session.token))
         return response
     }
 
@@ -51,24 +51,18 @@ struct LogonController {
         }
         let stepped = try await ra.sessions.stepUp(token: session.token, to: "complete")
         var response = Response(status: .seeOther, headers: [.location: "/home"])
-        response.setCookie(Self.cookie(stepped.token))
+        response.setCookie(SessionGate.cookie(stepped.token))
         return response
     }
 
     /// The holder's home page: who they are and their certificate.
     func showHome(_ request: Request, context: BizDirectRequestContext) async throws -> Response {
-        let session = try await resume(request, context: context)
-        guard session.stage == "complete" else { throw BizDirectError.unauthenticated("session.missing", "Logon is not complete.") }
-        let presented = try await ra.logon.examine(certificateDER: context.peerCertificateDER, clientAddress: context.clientAddress)
-        guard presented.check == .valid, let holder = presented.holder, holder.id == session.holderID else {
-            try await ra.sessions.end(token: session.token)
-            return explanation(presented.check, language: context.language)
-        }
+        let user = try await gate.complete(request, context: context)
         let table = Strings.table(context.language)
         return renderer.page("home", language: context.language, values: [
-            "name": holder.name, "role": table["role.\(holder.role.rawValue)"] ?? holder.role.rawValue,
-            "serial": presented.serial ?? "", "csrf": session.csrfToken,
-            "expiry": presented.notAfter.map { PageRenderer.format($0, language: context.language) } ?? "",
+            "name": user.holder.name, "role": table["role.\(user.holder.role.rawValue)"] ?? user.holder.role.rawValue,
+            "serial": user.presented.serial ?? "", "csrf": user.session.csrfToken, "staff": user.holder.role.isStaff,
+            "expiry": user.presented.notAfter.map { PageRenderer.format($0, language: context.language) } ?? "",
         ])
     }
 
@@ -77,19 +71,12 @@ struct LogonController {
         let (session, _) = try await resumeForm(request, context: context)
         try await ra.sessions.end(token: session.token)
         var response = message("logoff", language: context.language)
-        response.setCookie(Cookie(name: Self.cookieName, value: "", maxAge: 0, path: "/", secure: true, httpOnly: true, sameSite: .strict))
+        response.setCookie(Cookie(name: SessionGate.cookieName, value: "", maxAge: 0, path: "/", secure: true, httpOnly: true, sameSite: .strict))
         return response
     }
 
-    private func resume(_ request: Request, context: BizDirectRequestContext) async throws -> SessionState {
-        guard let token = request.cookies[Self.cookieName]?.value, !token.isEmpty else {
-            throw BizDirectError.unauthenticated("session.missing", "No session.")
-        }
-        return try await ra.sessions.resume(token: token, certificateDER: context.peerCertificateDER)
-    }
-
     private func resumeForm(_ request: Request, context: BizDirectRequestContext) async throws -> (SessionState, [String: String]) {
-        let session = try await resume(request, context: context)
+        let session = try await gate.resume(request, context: context)
         let fields = try await Forms.fields(request, limit: ra.configuration.maximumBodySize)
         try Forms.requireCSRF(fields, expected: session.csrfToken)
         return (session, fields)
@@ -127,7 +114,4 @@ struct LogonController {
         ])
     }
 
-    static func cookie(_ token: String) -> Cookie {
-        Cookie(name: cookieName, value: token, path: "/", secure: true, httpOnly: true, sameSite: .strict)
-    }
 }

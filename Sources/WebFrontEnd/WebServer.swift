@@ -39,6 +39,7 @@ public struct WebServer: Sendable {
         let logonRouter = router(renderer: renderer, https: true)
         logonRouter.add(middleware: PeerCertificateMiddleware())
         LogonController(ra: ra, renderer: renderer).register(on: logonRouter)
+        BranchController(ra: ra, renderer: renderer).register(on: logonRouter)
 
         let publicationRouter = router(renderer: renderer, https: false)
         PublicationController(ra: ra).register(on: publicationRouter)
