@@ -24,7 +24,7 @@ OUT = ROOT / "e2e" / "out"
 CHROMIUM = "/usr/bin/chromium"
 POLICY_DIR = pathlib.Path("/etc/chromium/policies/managed")
 POLICY_FILE = POLICY_DIR / "bizdirect-e2e.json"
-JOURNEYS = ["top-page", "certificate-logon"]
+JOURNEYS = ["top-page", "certificate-logon", "onboarding"]
 
 
 def free_port():
@@ -124,6 +124,17 @@ def make_staff_pkcs12(server, workdir, name, pin, role="supervisor"):
     subprocess.run(["openssl", "pkcs12", "-export", "-inkey", str(key), "-in", str(cert), "-name", name,
                     "-out", str(p12), "-passout", "pass:e2e-pass"], check=True)
     return p12
+
+
+def log_on(identity, playwright, server, pin, locale="ja-JP"):
+    """Relaunches Chromium as `identity` and logs on with its certificate and PIN."""
+    browser = identity.launch(playwright, locale=locale)
+    page = browser.new_page()
+    page.goto(server.logon_url + "/logon")
+    page.fill("#pin", pin)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/home")
+    return browser, page
 
 
 def screenshot(page, name):

@@ -1,0 +1,60 @@
+import BizDirectCore
+import Foundation
+import RegistrationAuthority
+import Testing
+import TestSupport
+
+/// The branch console over real mutual TLS: two staff members, two certificates.
+@Suite("Branch console over mutual TLS")
+struct BranchConsoleTests {
+    @Test("a clerk records a contract, a supervisor approves it and sees the card once; the clerk cannot approve")
+    func onboardingInTheConsole() async throws {
+        let server = try await LiveServer.start(); defer { Task { await server.stop() } }
+        let clerk = try await LogonSiteTests.logOn(server, try await server.ra.enrolStaff(name: "Clerk Kato", role: .clerk))
+        let supervisor = try await LogonSiteTests.logOn(server, try await server.ra.enrolStaff(name: "Boss Ito", role: .supervisor))
+        let english = [("Accept-Language", "en")]
+
+        let form = try await clerk.get(server.logonURL + "/branch/contracts/new", headers: english)
+        let created = try await clerk.post(server.logonURL + "/branch/contracts",
+                                           form: ["csrf": form.field("csrf") ?? "", "company": "山田商事", "branch": "本店", "administrator": "山田太郎"])
+        #expect(created.status == 303)
+        let location = try #require(created.headers["Location"].first)
+        let contractID = String(location.split(separator: "/").last!)
+        #expect(try ContractID(parsing: contractID).digits == contractID)
+
+        let home = try await clerk.get(server.logonURL + "/branch", headers: english)
+        let requestID = try #require(home.body.range(of: "data-request=\"").map { String(home.body[$0.upperBound...].prefix(36)) })
+        let refused = try await clerk.post(server.logonURL + "/branch/requests/\(requestID)/decision",
+                                           form: ["csrf": home.field("csrf") ?? "", "decision": "approve"])
+        #expect(refused.status == 403)
+
+        let supervisorHome = try await supervisor.get(server.logonURL + "/branch")
+        let card = try await supervisor.post(server.logonURL + "/branch/requests/\(requestID)/decision",
+                                             form: ["csrf": supervisorHome.field("csrf") ?? "", "decision": "approve"])
+        #expect(card.status == 200 && card.body.contains("id=\"card-grid\"") && card.body.contains("id=\"initial-pin\""))
+        #expect(card.headers["Cache-Control"].first == "no-store")
+        let pin = try #require(card.body.range(of: "id=\"initial-pin\">").map { String(card.body[$0.upperBound...].prefix { $0 != "<" }) })
+
+        let view = try await supervisor.get(server.logonURL + "/branch/contracts/\(contractID)")
+        #expect(view.body.contains("data-status=\"active\""))
+        #expect(!view.body.contains(pin) && !view.body.contains("card-grid"), "the card and PINs are never shown again")
+
+        let search = try await clerk.get(server.logonURL + "/branch?q=\(contractID.prefix(10))0", headers: english)
+        #expect(search.body.contains("q-error") || search.body.contains(contractID), "a typo is refused next to the field, or matches")
+        let byName = try await clerk.get(server.logonURL + "/branch?q=%E5%B1%B1%E7%94%B0")
+        #expect(byName.body.contains(contractID))
+        await clerk.close(); await supervisor.close()
+    }
+
+    @Test("customers cannot open the branch console")
+    func customersRefused() async throws {
+        let server = try await LiveServer.start(); defer { Task { await server.stop() } }
+        let holder = try await server.ra.store.insertHolder(role: .user, scope: "12345678903", loginID: "taro01", name: "Taro",
+                                                            pinHash: nil, at: Date())
+        let credential = try await server.ra.issueCredential(holderID: try holder.requireID())
+        let browser = try server.browser(credential)
+        let page = try await browser.get(server.logonURL + "/branch")
+        #expect(page.status == 401, "no completed staff session")
+        await browser.close()
+    }
+}

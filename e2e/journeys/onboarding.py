@@ -1,0 +1,43 @@
+"""onboarding: a clerk and a supervisor (two identities, two certificates, two NSS databases)
+onboard a contract; the supervisor approves it and prints the customer card and setup letter."""
+from harness import OUT, Identity, log_on, make_staff_pkcs12, screenshot
+
+
+def run(playwright, server, workdir):
+    supervisor = Identity(workdir, "supervisor", server)
+    supervisor.import_pkcs12(make_staff_pkcs12(server, workdir, "Ito", "boss123", role="supervisor"), "e2e-pass")
+    clerk = Identity(workdir, "clerk", server)
+    clerk.import_pkcs12(make_staff_pkcs12(server, workdir, "Kato", "clerk123", role="clerk"), "e2e-pass")
+
+    browser, page = log_on(clerk, playwright, server, "clerk123")
+    page.click("#branch-console")
+    screenshot(page, "onboarding-1-clerk-console")
+    page.click("#new-contract")
+    page.fill("#company", "山田商事株式会社")
+    page.fill("#branch", "本店営業部")
+    page.fill("#administrator", "山田 太郎")
+    screenshot(page, "onboarding-2-new-contract")
+    page.click("button[type=submit]")
+    page.wait_for_selector("#contract-id")
+    contract_id = page.inner_text("#contract-id").strip()
+    assert len(contract_id) == 11 and contract_id.isdigit(), contract_id
+    assert page.get_attribute("#contract-status", "data-status") == "pending"
+    screenshot(page, "onboarding-3-recorded")
+    browser.close()
+
+    browser, page = log_on(supervisor, playwright, server, "boss123")
+    page.goto(server.logon_url + "/branch")
+    screenshot(page, "onboarding-4-supervisor-pending")
+    page.click("#pending button[value=approve]")
+    page.wait_for_selector("#card-grid")
+    assert page.inner_text("#card-contract-id").strip() == contract_id
+    assert len(page.query_selector_all("#card-grid td")) >= 40
+    assert page.inner_text("#initial-pin").strip()
+    screenshot(page, "onboarding-5-card-and-letter")
+    page.pdf(path=str(OUT / "onboarding-card.pdf"), format="A4")
+    print(f"    pdf e2e/out/onboarding-card.pdf")
+    page.goto(server.logon_url + f"/branch/contracts/{contract_id}")
+    assert page.get_attribute("#contract-status", "data-status") == "active"
+    assert page.query_selector("#card-grid") is None
+    screenshot(page, "onboarding-6-active")
+    browser.close()
