@@ -24,7 +24,7 @@ OUT = ROOT / "e2e" / "out"
 CHROMIUM = "/usr/bin/chromium"
 POLICY_DIR = pathlib.Path("/etc/chromium/policies/managed")
 POLICY_FILE = POLICY_DIR / "bizdirect-e2e.json"
-JOURNEYS = ["top-page", "certificate-logon", "onboarding"]
+JOURNEYS = ["top-page", "certificate-logon", "onboarding", "staff-acquisition"]
 
 
 def free_port():
@@ -135,6 +135,49 @@ def log_on(identity, playwright, server, pin, locale="ja-JP"):
     page.click("button[type=submit]")
     page.wait_for_url("**/home")
     return browser, page
+
+
+def acquire_in_browser(identity, playwright, server, workdir, kind, fields, shot, password="p12-secret-pass"):
+    """Acquires a certificate in the page: the key and PKCS#10 are made by Chromium, the PKCS#12
+    is built by the page and downloaded. Checks the CSR with openssl req -verify and the PKCS#12
+    with openssl pkcs12 and pk12util (importing it into the identity's NSS database)."""
+    browser = identity.launch(playwright)
+    context_page = browser.new_page()
+    if kind == "administrator":
+        context_page.goto(server.public_url + "/acquire/administrator")
+        context_page.fill("#contractID", fields.pop("contractID"))
+        context_page.click("button[type=submit]")
+        context_page.wait_for_selector("#acquire-form")
+        card = fields.pop("card")
+        for cell_input in context_page.query_selector_all("[data-cell]"):
+            cell_input.fill(card(cell_input.get_attribute("data-cell")))
+    else:
+        context_page.goto(server.public_url + f"/acquire/{kind}")
+    for name, value in fields.items():
+        context_page.fill(f"#{name}", value)
+    context_page.fill("#p12password", password)
+    context_page.fill("#p12password2", password)
+    screenshot(context_page, f"{shot}-form")
+    context_page.click("#acquire-submit")
+    context_page.wait_for_selector("#done:not([hidden])", timeout=30000)
+    screenshot(context_page, f"{shot}-complete")
+    with context_page.expect_download() as info:
+        context_page.click("#download")
+    p12 = workdir / f"{identity.name}-acquired.p12"
+    info.value.save_as(str(p12))
+    csr = workdir / f"{identity.name}.csr"
+    csr.write_text(context_page.text_content("#csr"))
+    browser.close()
+    verified = subprocess.run(["openssl", "req", "-verify", "-noout", "-in", str(csr)], capture_output=True, text=True)
+    assert verified.returncode == 0 and "verify OK" in (verified.stdout + verified.stderr), verified.stderr
+    info_run = subprocess.run(["openssl", "pkcs12", "-info", "-noout", "-in", str(p12), "-passin", f"pass:{password}"],
+                              capture_output=True, text=True)
+    assert info_run.returncode == 0, info_run.stderr
+    assert "PBES2" in info_run.stderr + info_run.stdout and "sha256" in (info_run.stderr + info_run.stdout).lower(), info_run.stderr
+    identity.import_pkcs12(p12, password)
+    listed = subprocess.run(["certutil", "-L", "-d", f"sql:{identity.nssdb}"], capture_output=True, text=True).stdout
+    assert "u,u,u" in listed, listed
+    return p12
 
 
 def screenshot(page, name):

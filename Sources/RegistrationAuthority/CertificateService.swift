@@ -59,6 +59,11 @@ public struct CertificateService: Sendable {
         return try await pipeline.issue(checked, holderID: request.holderID, actor: request.actor, clientAddress: request.clientAddress)
     }
 
+    /// Issues for an acquisition: the holder's window is closed in the issuing transaction.
+    func issueClosingWindow(_ checked: CheckedRequest, holderID: UUID, actor: String, clientAddress: String) async throws -> IssuedCertificate {
+        try await pipeline.issue(checked, holderID: holderID, actor: actor, clientAddress: clientAddress, closesWindow: true)
+    }
+
     /// The subject the RA decides for a holder (the request's own subject is ignored).
     static func subjectName(for holder: HolderModel, bankCode: String) throws -> SubjectName {
         switch Role(rawValue: holder.role) {

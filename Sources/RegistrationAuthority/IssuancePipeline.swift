@@ -17,6 +17,8 @@ actor IssuancePipeline {
         let holderID: UUID
         let actor: String
         let clientAddress: String
+        /// Acquisition: the holder's window is closed in the same transaction (one acquisition per window).
+        let closesWindow: Bool
         let continuation: CheckedContinuation<IssuedCertificate, any Error>
     }
 
@@ -37,9 +39,10 @@ actor IssuancePipeline {
     }
 
     /// Issues one certificate, batched with whatever else is waiting.
-    func issue(_ request: CheckedRequest, holderID: UUID, actor: String, clientAddress: String) async throws -> IssuedCertificate {
+    func issue(_ request: CheckedRequest, holderID: UUID, actor: String, clientAddress: String, closesWindow: Bool = false) async throws -> IssuedCertificate {
         try await withCheckedThrowingContinuation { continuation in
-            queue.append(Job(request: request, holderID: holderID, actor: actor, clientAddress: clientAddress, continuation: continuation))
+            queue.append(Job(request: request, holderID: holderID, actor: actor, clientAddress: clientAddress,
+                             closesWindow: closesWindow, continuation: continuation))
             if !draining {
                 draining = true
                 Task { await self.drain() }
@@ -98,7 +101,11 @@ actor IssuancePipeline {
             AuditEvent(actor: job.actor, action: "certificate.issue", target: job.holderID.uuidString, outcome: .denied(error.reason),
                        clientAddress: job.clientAddress)
         }
+        let windows = signed.filter { $0.0.closesWindow }.map { $0.0.holderID }
         try await store.transaction { tx in
+            for holderID in windows where try await !tx.closeAcquisitionWindow(holderID: holderID) {
+                throw BizDirectError.conflict("acquisition.used", "This acquisition window has already been used.")
+            }
             try await tx.insertCertificates(records, at: now)
             try await tx.appendAudits(events, at: now)
         }

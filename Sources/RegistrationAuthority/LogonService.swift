@@ -72,38 +72,55 @@ public struct LogonService: Sendable {
     /// Checks a holder's PIN. The failure is counted before the check, atomically; at the limit
     /// the holder (and an administrator's whole contract) is locked.
     public func verifyPIN(holderID: UUID, pin: PIN, clientAddress: String, certificateSerial: String) async throws {
-        let now = clock.now()
         guard let holder = try await store.holder(id: holderID) else {
             throw BizDirectError.unauthenticated("pin.wrong", "The PIN is not correct.")
         }
+        try await attempt(holder, action: "logon.pin", clientAddress: clientAddress, certificateSerial: certificateSerial) {
+            try await hasher.verify(pin, against: holder.pinHash)
+        }
+    }
+
+    /// One attempt at a holder's secrets: the failure is counted first (atomically), `check`
+    /// runs, success clears the counter, failure at the limit locks. Every outcome is audited.
+    func attempt(_ holder: HolderModel, action: String, clientAddress: String, certificateSerial: String,
+                 check: () async throws -> Bool) async throws {
+        let now = clock.now()
+        let holderID = try holder.requireID()
         let actor = Self.actor(try await summary(holder))
         func audit(_ outcome: AuditEvent.Outcome) async throws {
-            try await store.appendAudit(AuditEvent(actor: actor, action: "logon.pin", target: holder.loginID, outcome: outcome,
+            try await store.appendAudit(AuditEvent(actor: actor, action: action, target: holder.loginID, outcome: outcome,
                                                    clientAddress: clientAddress, certificateSerial: certificateSerial), at: now)
         }
         guard try await !isLocked(holder), let count = try await store.raiseFailureCount(holderID: holderID, limit: lockoutLimit) else {
             try await audit(.denied("locked"))
             throw BizDirectError.locked("service.locked", "The service is locked after too many wrong PINs.")
         }
-        if try await hasher.verify(pin, against: holder.pinHash) {
+        if try await check() {
             try await store.resetFailureCount(holderID: holderID)
             try await audit(.allowed)
             return
         }
+        try await audit(.denied("pin.wrong"))
         if LockoutPolicy.isLocked(failures: count, limit: lockoutLimit) {
             try await store.transaction { tx in
                 try await tx.lock(holder: holder, at: now)
                 try await tx.appendAudit(AuditEvent(actor: actor, action: "holder.lock", target: holder.loginID, outcome: .allowed,
                                                     clientAddress: clientAddress, certificateSerial: certificateSerial), at: now)
             }
-            try await audit(.denied("pin.wrong"))
             throw BizDirectError.locked("service.locked", "The service is locked after too many wrong PINs.")
         }
-        try await audit(.denied("pin.wrong"))
         throw BizDirectError.unauthenticated("pin.wrong", "The PIN is not correct.")
     }
 
-    private func isLocked(_ holder: HolderModel) async throws -> Bool {
+    /// The answer for a person we do not know: the same work and the same error as a wrong PIN.
+    func unknownHolder(action: String, target: String, clientAddress: String, pin: PIN, hashes: Int = 1) async throws -> Never {
+        for _ in 0..<hashes { _ = try await hasher.verify(pin, against: nil) }
+        try await store.appendAudit(AuditEvent(actor: "anonymous", action: action, target: target, outcome: .denied("holder.unknown"),
+                                               clientAddress: clientAddress), at: clock.now())
+        throw BizDirectError.unauthenticated("pin.wrong", "The PIN is not correct.")
+    }
+
+    func isLocked(_ holder: HolderModel) async throws -> Bool {
         if holder.lockedAt != nil { return true }
         guard Role(rawValue: holder.role) == .user else { return false }
         return try await store.contract(holder.scope)?.lockedAt != nil

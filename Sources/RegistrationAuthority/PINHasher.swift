@@ -52,6 +52,12 @@ public struct PINHasher: Sendable {
         }
     }
 
+    /// HMAC-SHA256 of a high-entropy secret (one-time codes) under the pepper: a lookup key
+    /// that needs no slow hash because the secret itself cannot be guessed.
+    public func keyedHash(_ secret: String) -> String {
+        Hex.encode(HMAC<SHA256>.authenticationCode(for: Array(TextNormaliser.normalise(secret).uppercased().utf8), using: SymmetricKey(data: pepper)))
+    }
+
     /// Compares two byte strings without an early exit.
     public static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         guard a.count == b.count else { return false }

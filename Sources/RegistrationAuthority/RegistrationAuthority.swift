@@ -21,6 +21,10 @@ public final class RegistrationAuthority: Sendable {
     public let staff: StaffService
     /// The branch's workflows.
     public let branch: BranchService
+    /// Certificate acquisition in the browser.
+    public let acquisition: AcquisitionService
+    /// Customer-card challenges.
+    public let cards: CardService
     /// What the TLS listeners need.
     public let tlsMaterial: TLSMaterial
     /// The configuration in force.
@@ -84,6 +88,9 @@ public final class RegistrationAuthority: Sendable {
         sessions = SessionService(store: store, clock: clock, random: random, absoluteTimeout: configuration.sessionAbsoluteTimeout)
         staff = StaffService(store: store, hasher: hasher, clock: clock, random: random)
         branch = BranchService(store: store, certificates: certificates, hasher: hasher, vault: vault, clock: clock, random: random)
+        cards = CardService(store: store, vault: vault, hasher: hasher, random: random)
+        acquisition = AcquisitionService(store: store, logon: logon, cards: cards, certificates: certificates, hasher: hasher,
+                                         chain: [CAHierarchy.der(hierarchy.issuing), CAHierarchy.der(hierarchy.root)], clock: clock)
         tlsMaterial = try Self.tlsMaterial(hierarchy, configuration: configuration)
     }
 

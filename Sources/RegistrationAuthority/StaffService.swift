@@ -43,7 +43,7 @@ public struct StaffService: Sendable {
         let now = clock.now()
         let code = Self.acquisitionCode(random.bytes(10))
         let pinHash = try await hasher.hash(pin)
-        let codeHash = try await hasher.hash(PIN(code))
+        let codeHash = hasher.keyedHash(code)
         return try await store.transaction { tx in
             let staffID = String(format: "S%04d", try await tx.staffCount() + 1)
             let holder = try await tx.insertHolder(role: role, scope: "bank", loginID: staffID, name: TextNormaliser.normalise(name),

@@ -38,6 +38,8 @@ public final class HolderModel: Model, @unchecked Sendable {
     @Field(key: "must_change_pin") public var mustChangePIN: Bool
     @OptionalField(key: "acquisition_open_until") public var acquisitionOpenUntil: Date?
     @OptionalField(key: "acquisition_code_hash") public var acquisitionCodeHash: String?
+    /// The pending card challenge (administrators): cells such as "A3,C7,E1,B9", kept until answered.
+    @OptionalField(key: "card_challenge") public var cardChallenge: String?
     @Field(key: "created_at") public var createdAt: Date
     public init() {}
 }

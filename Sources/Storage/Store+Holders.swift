@@ -1,6 +1,7 @@
 import BizDirectCore
 import FluentKit
 import Foundation
+import SQLKit
 
 extension Store {
     /// Creates a holder (administrator, user or staff member).
@@ -45,6 +46,24 @@ extension Store {
     /// Every holder with a role in `scope`.
     public func holders(scope: String) async throws -> [HolderModel] {
         try await HolderModel.query(on: database).filter(\.$scope == scope).sort(\.$loginID).all()
+    }
+
+    /// The holder whose one-time acquisition code has this keyed hash.
+    public func holder(acquisitionCodeHash: String) async throws -> HolderModel? {
+        try await HolderModel.query(on: database).filter(\.$acquisitionCodeHash == acquisitionCodeHash).first()
+    }
+
+    /// Closes a holder's acquisition window if it is still open; false when it was already used.
+    public func closeAcquisitionWindow(holderID: UUID) async throws -> Bool {
+        struct Row: Decodable { let id: UUID }
+        let rows = try await sql.update(HolderModel.schema)
+            .set(SQLIdentifier("acquisition_open_until"), to: SQLLiteral.null)
+            .set(SQLIdentifier("acquisition_code_hash"), to: SQLLiteral.null)
+            .where(SQLIdentifier("id"), .equal, SQLBind(holderID))
+            .where(SQLIdentifier("acquisition_open_until"), .isNot, SQLLiteral.null)
+            .returning(SQLIdentifier("id"))
+            .all(decoding: Row.self)
+        return !rows.isEmpty
     }
 
     /// Number of staff members, to allocate the next staff ID.

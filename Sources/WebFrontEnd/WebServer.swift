@@ -35,6 +35,7 @@ public struct WebServer: Sendable {
 
         let publicRouter = router(renderer: renderer, https: true)
         PublicController(renderer: renderer, rootFingerprint: ra.tlsMaterial.rootFingerprint).register(on: publicRouter)
+        AcquisitionController(ra: ra, renderer: renderer).register(on: publicRouter)
 
         let logonRouter = router(renderer: renderer, https: true)
         logonRouter.add(middleware: PeerCertificateMiddleware())

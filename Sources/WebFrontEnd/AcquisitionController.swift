@@ -1,0 +1,117 @@
+import BizDirectCore
+import Foundation
+import Hummingbird
+import RegistrationAuthority
+
+/// Certificate acquisition on the public site. The page makes the key and the PKCS#10 request
+/// with WebCrypto (our own scripts, no CDN), posts the request here, and builds the PKCS#12
+/// itself; the private key never reaches the server.
+struct AcquisitionController {
+    let ra: RegistrationAuthority
+    let renderer: PageRenderer
+    static let formCookie = "bizdirect_form"
+
+    /// The JSON the page posts.
+    struct IssueBody: Decodable {
+        let kind: String
+        let csrf: String
+        let csr: String
+        let contractID: String?
+        let userID: String?
+        let code: String?
+        let pin: String
+        let confirmationPIN: String?
+        let card: [String: String]?
+    }
+
+    /// The JSON the page gets back.
+    struct IssueReply: ResponseEncodable {
+        let ok: Bool
+        var certificate: String?
+        var chain: [String]?
+        var serial: String?
+        var notAfter: String?
+        var name: String?
+        var message: String?
+        var locked: Bool?
+    }
+
+    func register(on router: Router<BizDirectRequestContext>) {
+        router.get("/acquire") { _, context in renderer.page("acquire-choose", language: context.language) }
+        router.get("/acquire/:kind", use: showForm)
+        router.post("/acquire/administrator/challenge", use: administratorChallenge)
+        router.post("/acquire/issue", use: issue)
+    }
+
+    /// The form for users and staff, or the first step (contract ID) for administrators.
+    func showForm(_ request: Request, context: BizDirectRequestContext) async throws -> Response {
+        let kind = try context.parameters.require("kind")
+        guard ["administrator", "user", "staff"].contains(kind) else { throw HTTPError(.notFound) }
+        return formPage(kind == "administrator" ? "acquire-contract" : "acquire", language: context.language, values: ["kind": kind, kind: true])
+    }
+
+    /// Administrators: after the contract ID, the form with the card cells to answer.
+    func administratorChallenge(_ request: Request, context: BizDirectRequestContext) async throws -> Response {
+        let fields = try await Forms.fields(request, limit: ra.configuration.maximumBodySize)
+        try requireFormCookie(request, token: fields["csrf"] ?? "")
+        do {
+            let contractID = try ContractID(parsing: fields["contractID"] ?? "").digits
+            let cells = try await ra.cards.challenge(contractID: contractID)
+            return formPage("acquire", language: context.language, values: [
+                "kind": "administrator", "administrator": true, "contractID": contractID, "cells": cells.map { ["cell": $0] },
+            ])
+        } catch let error as BizDirectError where error.kind == .malformed {
+            let message = Strings.table(context.language)["error.\(error.reason)"] ?? error.detail
+            return formPage("acquire-contract", language: context.language, status: .badRequest,
+                            values: ["kind": "administrator", "error": message, "contractID": fields["contractID"] ?? ""])
+        }
+    }
+
+    /// Checks everything and issues; errors come back as JSON in the customer's language.
+    func issue(_ request: Request, context: BizDirectRequestContext) async throws -> IssueReply {
+        let body: IssueBody
+        do { body = try await request.decode(as: IssueBody.self, context: context) } catch {
+            return failure("request.malformed", context.language)
+        }
+        try requireFormCookie(request, token: body.csrf)
+        guard let csr = Data(base64Encoded: body.csr) else { return failure("csr.unreadable", context.language) }
+        let holder: AcquireCertificateRequest.Holder
+        switch body.kind {
+        case "administrator": holder = .administrator(contractID: body.contractID ?? "", cardAnswers: body.card ?? [:])
+        case "user": holder = .user(contractID: body.contractID ?? "", userID: body.userID ?? "")
+        case "staff": holder = .staff(code: body.code ?? "")
+        default: return failure("request.malformed", context.language)
+        }
+        do {
+            let acquired = try await ra.acquisition.acquire(AcquireCertificateRequest(
+                holder: holder, pin: PIN(body.pin), confirmationPIN: body.confirmationPIN.map(PIN.init), csr: Array(csr),
+                clientAddress: context.clientAddress))
+            return IssueReply(ok: true, certificate: Data(acquired.certificate).base64EncodedString(),
+                              chain: acquired.chain.map { Data($0).base64EncodedString() }, serial: acquired.serial,
+                              notAfter: PageRenderer.format(acquired.notAfter, language: context.language), name: acquired.friendlyName)
+        } catch let error as BizDirectError where error.kind != .internal {
+            var reply = failure(error.reason, context.language, kind: error.kind)
+            reply.locked = error.kind == .locked
+            return reply
+        }
+    }
+
+    private func failure(_ reason: String, _ language: Language, kind: BizDirectError.Kind = .malformed) -> IssueReply {
+        let table = Strings.table(language)
+        return IssueReply(ok: false, message: table["error.\(reason)"] ?? table["error.kind.\(kind.rawValue)"] ?? "")
+    }
+
+    /// A form page with a fresh double-submit token (cookie and hidden field).
+    private func formPage(_ template: String, language: Language, status: HTTPResponse.Status = .ok, values: [String: Any]) -> Response {
+        let token = Hex.encode(SystemRandom().bytes(16))
+        var values = values
+        values["csrf"] = token
+        var response = renderer.page(template, language: language, status: status, values: values)
+        response.setCookie(Cookie(name: Self.formCookie, value: token, path: "/acquire", secure: true, httpOnly: true, sameSite: .strict))
+        return response
+    }
+
+    private func requireFormCookie(_ request: Request, token: String) throws {
+        try Forms.requireCSRF(["csrf": token], expected: request.cookies[Self.formCookie]?.value ?? "")
+    }
+}

@@ -1,0 +1,25 @@
+"""staff-acquisition: a supervisor bootstrapped by the CLI adds a clerk in the console; the clerk
+acquires a certificate in Chromium with the one-time code and PIN (key made in the browser,
+PKCS#12 built by the page), imports it with pk12util and logs on."""
+from harness import Identity, acquire_in_browser, log_on, make_staff_pkcs12, screenshot
+
+
+def run(playwright, server, workdir):
+    supervisor = Identity(workdir, "supervisor", server)
+    supervisor.import_pkcs12(make_staff_pkcs12(server, workdir, "Ito", "boss123", role="supervisor"), "e2e-pass")
+    browser, page = log_on(supervisor, playwright, server, "boss123")
+    page.goto(server.logon_url + "/branch/staff/new")
+    page.fill("#name", "加藤 花子")
+    page.select_option("#role", "clerk")
+    page.fill("#pin", "kato1234")
+    page.click("button[type=submit]")
+    code = page.inner_text("#acquisition-code").strip()
+    screenshot(page, "staff-acquisition-1-added")
+    browser.close()
+
+    clerk = Identity(workdir, "clerk", server)
+    acquire_in_browser(clerk, playwright, server, workdir, "staff", {"code": code, "pin": "ｋａｔｏ１２３４"}, "staff-acquisition-2")
+    browser, page = log_on(clerk, playwright, server, "kato1234")
+    assert "加藤 花子" in page.content()
+    screenshot(page, "staff-acquisition-3-home")
+    browser.close()
