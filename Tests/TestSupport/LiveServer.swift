@@ -28,20 +28,33 @@ public final class LiveServer: Sendable {
         var configuration = BizDirectConfiguration(dataDirectory: directory.url)
         configuration.publicPort = 0
         configuration.logonPort = 0
-        configuration.httpPort = FreePort.find()
         configuration.scryptLogN = 12
         configuration.databaseURL = try await TestDatabase.url(in: directory.url)
         configure(&configuration)
-        let ra = try await RegistrationAuthority.open(configuration: configuration, logger: TestDatabase.logger, clock: clock)
-        let ports = PortCollector()
-        let server = WebServer(ra: ra, logger: TestDatabase.logger) { listener, port in ports.record(listener, port) }
-        let services = try await server.services()
-        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [], logger: TestDatabase.logger))
-        let task = Task { try await group.run() }
-        let found = try await ports.wait()
-        return LiveServer(ra: ra, clock: clock, directory: directory, group: group, task: task,
-                          publicURL: "https://127.0.0.1:\(found[.publicSite]!)", logonURL: "https://127.0.0.1:\(found[.logonSite]!)",
-                          publicationURL: "http://127.0.0.1:\(found[.publication]!)")
+        // The publication port is chosen up front (certificates carry it); another process may
+        // take it meanwhile, so a start that fails is retried on a new port.
+        for attempt in 1...3 {
+            configuration.httpPort = FreePort.find()
+            let ra = try await RegistrationAuthority.open(configuration: configuration, logger: TestDatabase.logger, clock: clock)
+            let ports = PortCollector()
+            do {
+                let server = WebServer(ra: ra, logger: TestDatabase.logger) { listener, port in ports.record(listener, port) }
+                let group = ServiceGroup(configuration: .init(services: try await server.services(), gracefulShutdownSignals: [],
+                                                              logger: TestDatabase.logger))
+                let task = Task { try await group.run() }
+                let found = try await ports.wait(while: task)
+                return LiveServer(ra: ra, clock: clock, directory: directory, group: group, task: task,
+                                  publicURL: "https://127.0.0.1:\(found[.publicSite]!)", logonURL: "https://127.0.0.1:\(found[.logonSite]!)",
+                                  publicationURL: "http://127.0.0.1:\(found[.publication]!)")
+            } catch {
+                await ra.shutdown()
+                if attempt == 3 {
+                    directory.remove()
+                    throw error
+                }
+            }
+        }
+        throw BizDirectError.internal("test.start", "The server did not start.")
     }
 
     private init(ra: RegistrationAuthority, clock: ManualClock, directory: TemporaryDirectory, group: ServiceGroup, task: Task<Void, any Error>,
@@ -74,12 +87,18 @@ final class PortCollector: Sendable {
 
     func record(_ listener: WebServer.Listener, _ port: Int) { ports.withLockedValue { $0[listener] = port } }
 
-    func wait() async throws -> [WebServer.Listener: Int] {
-        for _ in 0..<200 {
+    /// Waits for all three listeners; fails early if the server task ends (e.g. a port was taken).
+    func wait(while task: Task<Void, any Error>) async throws -> [WebServer.Listener: Int] {
+        let finished = NIOLockedValueBox(false)
+        let watcher = Task { _ = try? await task.value; finished.withLockedValue { $0 = true } }
+        defer { watcher.cancel() }
+        for _ in 0..<800 {
             let snapshot = ports.withLockedValue { $0 }
             if snapshot.count == 3 { return snapshot }
+            if finished.withLockedValue({ $0 }) { break }
             try await Task.sleep(for: .milliseconds(25))
         }
-        throw BizDirectError.internal("test.start", "The server did not start within 5 seconds.")
+        task.cancel()
+        throw BizDirectError.internal("test.start", "The server did not start (port taken, or slower than 20 seconds).")
     }
 }
