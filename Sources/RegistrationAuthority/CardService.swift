@@ -61,3 +61,21 @@ public struct CardService: Sendable {
         return (row, column - 1)
     }
 }
+
+extension CardService {
+    /// What the card step can tell a customer: whether a card can be used, and when a new card
+    /// that was sent is expected to arrive.
+    public struct Availability: Sendable {
+        /// A card that is not invalidated exists.
+        public let usable: Bool
+        /// For a card sent by post: when it is expected (2–3 weeks after sending).
+        public let expectedArrival: ClosedRange<Date>?
+    }
+
+    /// The contract's card situation.
+    public func availability(contractID: String) async throws -> Availability {
+        let cards = try await store.cards(contractID: contractID)
+        let current = cards.first { $0.status != "invalidated" }
+        return Availability(usable: current != nil, expectedArrival: current.flatMap(BranchService.expectedArrival))
+    }
+}

@@ -25,6 +25,8 @@ public final class RegistrationAuthority: Sendable {
     public let acquisition: AcquisitionService
     /// Customer-card challenges.
     public let cards: CardService
+    /// The administrator's work on users.
+    public let administrators: AdministratorService
     /// What the TLS listeners need.
     public let tlsMaterial: TLSMaterial
     /// The configuration in force.
@@ -89,6 +91,7 @@ public final class RegistrationAuthority: Sendable {
         staff = StaffService(store: store, hasher: hasher, clock: clock, random: random)
         branch = BranchService(store: store, certificates: certificates, hasher: hasher, vault: vault, clock: clock, random: random)
         cards = CardService(store: store, vault: vault, hasher: hasher, random: random)
+        administrators = AdministratorService(store: store, hasher: hasher, clock: clock, userLimit: 99)
         acquisition = AcquisitionService(store: store, logon: logon, cards: cards, certificates: certificates, hasher: hasher,
                                          chain: [CAHierarchy.der(hierarchy.issuing), CAHierarchy.der(hierarchy.root)], clock: clock)
         tlsMaterial = try Self.tlsMaterial(hierarchy, configuration: configuration)

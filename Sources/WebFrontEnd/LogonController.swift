@@ -14,6 +14,10 @@ struct LogonController {
     func register(on router: Router<BizDirectRequestContext>) {
         router.get("/logon", use: showLogon)
         router.post("/logon/pin", use: submitPIN)
+        router.get("/logon/card", use: showCard)
+        router.post("/logon/card", use: submitCard)
+        router.get("/logon/change-pin", use: showChangePIN)
+        router.post("/logon/change-pin", use: submitChangePIN)
         router.get("/home", use: showHome)
         router.post("/logoff", use: logoff)
         StaticFiles.register(on: router)
@@ -25,10 +29,13 @@ struct LogonController {
         guard presented.check == .valid, let holder = presented.holder, let fingerprint = presented.fingerprint else {
             return explanation(presented.check, language: context.language)
         }
+        if let wanted = request.uri.queryParameters["as"].map(String.init), !Self.matches(holder.role, wanted) {
+            return wrongCertificate(holder.role, wanted: wanted, language: context.language)
+        }
         if holder.locked { return lockedPage(context.language) }
         let timeout = holder.role == .user ? ra.configuration.userIdleTimeout : ra.configuration.staffIdleTimeout
         let session = try await ra.sessions.start(holderID: holder.id, certificateFingerprint: fingerprint, stage: "certificate", idleTimeout: timeout)
-        var response = renderer.page("pin", language: context.language, values: ["csrf": session.csrfToken, "name": holder.name])
+        var response = renderer.page("pin", language: context.language, values: pinValues(holder, csrf: session.csrfToken, language: context.language))
         response.setCookie(SessionGate.cookie(session.token))
         return response
     }
@@ -43,14 +50,84 @@ struct LogonController {
                                          certificateSerial: presented.serial ?? "-")
         } catch let error as BizDirectError where error.kind == .unauthenticated {
             let message = Strings.table(context.language)["error.\(error.reason)"] ?? ""
-            return renderer.page("pin", language: context.language, status: .unauthorized,
-                                 values: ["csrf": session.csrfToken, "name": presented.holder?.name ?? "", "error": message])
+            var values: [String: Any] = ["csrf": session.csrfToken, "error": message]
+            if let holder = presented.holder { values.merge(pinValues(holder, csrf: session.csrfToken, language: context.language)) { a, _ in a } }
+            return renderer.page("pin", language: context.language, status: .unauthorized, values: values)
         } catch let error as BizDirectError where error.kind == .locked {
             try await ra.sessions.end(token: session.token)
             return lockedPage(context.language)
         }
-        let stepped = try await ra.sessions.stepUp(token: session.token, to: "complete")
-        var response = Response(status: .seeOther, headers: [.location: "/home"])
+        if presented.holder?.role == .administrator { return try await advance(session, to: "card", location: "/logon/card") }
+        return try await finishLogon(session, holderID: holderID, serial: presented.serial)
+    }
+
+    /// The card step (administrators): the pending challenge, the same until answered.
+    func showCard(_ request: Request, context: BizDirectRequestContext) async throws -> Response {
+        let session = try await gate.resume(request, context: context)
+        guard session.stage == "card", let holderID = session.holderID, let holder = try await ra.logon.holderSummary(id: holderID) else {
+            throw BizDirectError.unauthenticated("session.missing", "Log on again.")
+        }
+        return try await cardPage(contractID: holder.scope, csrf: session.csrfToken, language: context.language, error: nil)
+    }
+
+    func submitCard(_ request: Request, context: BizDirectRequestContext) async throws -> Response {
+        let (session, fields) = try await resumeForm(request, context: context)
+        guard session.stage == "card", let holderID = session.holderID, let holder = try await ra.logon.holderSummary(id: holderID) else {
+            throw BizDirectError.unauthenticated("session.missing", "Log on again.")
+        }
+        let presented = try await ra.logon.examine(certificateDER: context.peerCertificateDER, clientAddress: context.clientAddress)
+        var answers: [String: String] = [:]
+        for (name, value) in fields where name.hasPrefix("card_") { answers[String(name.dropFirst(5))] = value }
+        do {
+            try await ra.logon.verifyCard(holderID: holderID, answers: answers, cards: ra.cards, clientAddress: context.clientAddress,
+                                          certificateSerial: presented.serial ?? "-")
+        } catch let error as BizDirectError where error.kind == .unauthenticated {
+            let message = Strings.table(context.language)["error.card.wrong"] ?? ""
+            return try await cardPage(contractID: holder.scope, csrf: session.csrfToken, language: context.language, error: message)
+        } catch let error as BizDirectError where error.kind == .locked {
+            try await ra.sessions.end(token: session.token)
+            return lockedPage(context.language)
+        }
+        return try await finishLogon(session, holderID: holderID, serial: presented.serial)
+    }
+
+    /// The forced change of PINs at first logon (or after someone else set them).
+    func showChangePIN(_ request: Request, context: BizDirectRequestContext) async throws -> Response {
+        let session = try await gate.resume(request, context: context)
+        guard session.stage == "changePIN", let holderID = session.holderID, let holder = try await ra.logon.holderSummary(id: holderID) else {
+            throw BizDirectError.unauthenticated("session.missing", "Log on again.")
+        }
+        return renderer.page("change-pin", language: context.language, values: changeValues(holder, csrf: session.csrfToken))
+    }
+
+    func submitChangePIN(_ request: Request, context: BizDirectRequestContext) async throws -> Response {
+        let (session, fields) = try await resumeForm(request, context: context)
+        guard session.stage == "changePIN", let holderID = session.holderID, let holder = try await ra.logon.holderSummary(id: holderID) else {
+            throw BizDirectError.unauthenticated("session.missing", "Log on again.")
+        }
+        let presented = try await ra.logon.examine(certificateDER: context.peerCertificateDER, clientAddress: context.clientAddress)
+        do {
+            try await ra.logon.changePINs(holderID: holderID, current: nil, pin: PIN(fields["pin"] ?? ""), confirmation: PIN(fields["confirmation"] ?? ""),
+                                          clientAddress: context.clientAddress, certificateSerial: presented.serial ?? "-")
+        } catch let error as BizDirectError where error.kind == .malformed {
+            var values = changeValues(holder, csrf: session.csrfToken)
+            values["error"] = Strings.table(context.language)["error.\(error.reason)"] ?? ""
+            return renderer.page("change-pin", language: context.language, status: .badRequest, values: values)
+        }
+        return try await advance(session, to: "complete", location: "/home")
+    }
+
+    /// After the last secret: forced PIN change, or the home page. A renewed certificate's first
+    /// logon supersedes the older one.
+    private func finishLogon(_ session: SessionState, holderID: UUID, serial: String?) async throws -> Response {
+        if let serial { _ = try await ra.logon.supersedeOlderCertificates(holderID: holderID, presentedSerial: serial, certificates: ra.certificates) }
+        if try await ra.logon.mustChangePINs(holderID: holderID) { return try await advance(session, to: "changePIN", location: "/logon/change-pin") }
+        return try await advance(session, to: "complete", location: "/home")
+    }
+
+    private func advance(_ session: SessionState, to stage: String, location: String) async throws -> Response {
+        let stepped = try await ra.sessions.stepUp(token: session.token, to: stage)
+        var response = Response(status: .seeOther, headers: [.location: location])
         response.setCookie(SessionGate.cookie(stepped.token))
         return response
     }
@@ -62,6 +139,7 @@ struct LogonController {
         return renderer.page("home", language: context.language, values: [
             "name": user.holder.name, "role": table["role.\(user.holder.role.rawValue)"] ?? user.holder.role.rawValue,
             "serial": user.presented.serial ?? "", "csrf": user.session.csrfToken, "staff": user.holder.role.isStaff,
+            "renewal": user.presented.notAfter.map { ra.logon.renewalOpen(notAfter: $0) } ?? false,
             "expiry": user.presented.notAfter.map { PageRenderer.format($0, language: context.language) } ?? "",
         ])
     }

@@ -36,7 +36,7 @@ document.addEventListener("DOMContentLoaded", () => {
         contractID: fields.get("contractID"), userID: fields.get("userID"), code: fields.get("code"),
         confirmationPIN: fields.get("confirmationPIN"), card,
       };
-      const response = await fetch("/acquire/issue", {
+      const response = await fetch(form.dataset.endpoint, {
         method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body), credentials: "same-origin",
       });
       const reply = await response.json();
