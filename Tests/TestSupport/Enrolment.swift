@@ -16,6 +16,14 @@ public struct Credential: Sendable {
     public var certificatePEM: String { CertificateFixtures.pem(certificateDER: certificateDER) }
     /// Private key, PKCS#8 PEM.
     public let keyPEM: String
+
+    /// Makes a credential from its parts.
+    public init(holderID: UUID, certificateDER: [UInt8], serial: String, keyPEM: String) {
+        self.holderID = holderID
+        self.certificateDER = certificateDER
+        self.serial = serial
+        self.keyPEM = keyPEM
+    }
 }
 
 extension RegistrationAuthority {

@@ -66,6 +66,17 @@ public final class TestBrowser: @unchecked Sendable {
         return Page(status: Int(response.status.code), headers: response.headers, body: String(buffer: buffer))
     }
 
+    private var closed = false
+
     /// Closes connections.
-    public func close() async { try? await client.shutdown() }
+    public func close() async {
+        guard !closed else { return }
+        closed = true
+        try? await client.shutdown()
+    }
+
+    deinit {
+        // A test that forgot close(): shut the client down in the background rather than trap.
+        if !closed { client.shutdown { _ in } }
+    }
 }

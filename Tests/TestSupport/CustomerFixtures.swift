@@ -1,0 +1,61 @@
+import BizDirectCore
+import Crypto
+import Foundation
+import RegistrationAuthority
+import X509
+
+/// A contract onboarded at the branch by two staff members, with its printed card.
+public struct OnboardedContract: Sendable {
+    /// The contract ID.
+    public let contractID: String
+    /// The printed card and initial PINs.
+    public let card: PrintableCard
+    /// The initial contract PIN.
+    public var pin: String { card.initialContractPIN ?? "" }
+    /// The initial contract confirmation PIN.
+    public var confirmationPIN: String { card.initialConfirmationPIN ?? "" }
+    /// A clerk and a supervisor of the branch.
+    public let clerk: StaffActor, supervisor: StaffActor
+
+    /// The digits printed in `cell` (e.g. "C7").
+    public func answer(_ cell: String) -> String {
+        let row = CardGrid.rowLabels.firstIndex(of: String(cell.prefix(1)))!
+        return card.grid.cells[row][Int(cell.dropFirst())! - 1]
+    }
+
+    /// Answers for every cell asked.
+    public func answers(_ cells: [String]) -> [String: String] {
+        Dictionary(uniqueKeysWithValues: cells.map { ($0, answer($0)) })
+    }
+}
+
+extension RegistrationAuthority {
+    /// Onboards a contract: a clerk records it, a supervisor approves it.
+    public func onboardContract(company: String = "山田商事株式会社") async throws -> OnboardedContract {
+        func actor(_ name: String, _ role: Role) async throws -> StaffActor {
+            let member = try await staff.addStaff(name: name, role: role, pin: PIN("abc123"), actor: "test")
+            return StaffActor(holderID: member.holderID, staffID: member.staffID, role: role, clientAddress: "127.0.0.1", certificateSerial: "-")
+        }
+        let clerk = try await actor("Clerk", .clerk), supervisor = try await actor("Boss", .supervisor)
+        let made = try await branch.recordOnboarding(RecordOnboardingRequest(companyName: company, branch: "本店", administratorName: "山田太郎"), by: clerk)
+        let card = try await branch.decide(DecideBranchRequest(requestID: made.requestID, approve: true), by: supervisor)!
+        return OnboardedContract(contractID: made.contractID, card: card, clerk: clerk, supervisor: supervisor)
+    }
+
+    /// Acquires a certificate as the browser would (a new key, a PKCS#10 request).
+    public func acquireCredential(_ holder: AcquireCertificateRequest.Holder, pin: String, confirmationPIN: String?) async throws -> Credential {
+        let key = P256.Signing.PrivateKey()
+        let acquired = try await acquisition.acquire(AcquireCertificateRequest(
+            holder: holder, pin: PIN(pin), confirmationPIN: confirmationPIN.map(PIN.init),
+            csr: try CertificateFixtures.csr(key: Certificate.PrivateKey(key)), clientAddress: "127.0.0.1"))
+        let holderID = try await store.certificate(serial: acquired.serial)!.holderID
+        return Credential(holderID: holderID, certificateDER: acquired.certificate, serial: acquired.serial, keyPEM: key.pemRepresentation)
+    }
+
+    /// The administrator of an onboarded contract acquires their certificate with PINs and card.
+    public func acquireAdministrator(_ contract: OnboardedContract) async throws -> Credential {
+        let cells = try await cards.challenge(contractID: contract.contractID)
+        return try await acquireCredential(.administrator(contractID: contract.contractID, cardAnswers: contract.answers(cells)),
+                                           pin: contract.pin, confirmationPIN: contract.confirmationPIN)
+    }
+}
