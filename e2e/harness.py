@@ -24,7 +24,7 @@ OUT = ROOT / "e2e" / "out"
 CHROMIUM = "/usr/bin/chromium"
 POLICY_DIR = pathlib.Path("/etc/chromium/policies/managed")
 POLICY_FILE = POLICY_DIR / "bizdirect-e2e.json"
-JOURNEYS = ["top-page", "certificate-logon", "onboarding", "staff-acquisition"]
+JOURNEYS = ["top-page", "certificate-logon", "onboarding", "staff-acquisition", "admin-logon", "user-logon", "locked"]
 
 
 def free_port():
@@ -178,6 +178,65 @@ def acquire_in_browser(identity, playwright, server, workdir, kind, fields, shot
     listed = subprocess.run(["certutil", "-L", "-d", f"sql:{identity.nssdb}"], capture_output=True, text=True).stdout
     assert "u,u,u" in listed, listed
     return p12
+
+
+def onboard_contract(playwright, server, workdir, shot=None):
+    """Clerk records, supervisor approves; returns what the printed card and letter carry."""
+    supervisor = Identity(workdir, "supervisor", server)
+    supervisor.import_pkcs12(make_staff_pkcs12(server, workdir, "Ito", "boss123", role="supervisor"), "e2e-pass")
+    clerk = Identity(workdir, "clerk", server)
+    clerk.import_pkcs12(make_staff_pkcs12(server, workdir, "Kato", "clerk123", role="clerk"), "e2e-pass")
+    browser, page = log_on(clerk, playwright, server, "clerk123")
+    page.goto(server.logon_url + "/branch/contracts/new")
+    page.fill("#company", "山田商事株式会社")
+    page.fill("#branch", "本店営業部")
+    page.fill("#administrator", "山田 太郎")
+    page.click("button[type=submit]")
+    page.wait_for_selector("#contract-id")
+    browser.close()
+    browser, page = log_on(supervisor, playwright, server, "boss123")
+    page.goto(server.logon_url + "/branch")
+    page.click("#pending button[value=approve]")
+    page.wait_for_selector("#card-grid")
+    if shot:
+        screenshot(page, shot)
+    columns = [th.inner_text().strip() for th in page.query_selector_all("#card-grid tr:first-child th")][1:]
+    grid = {}
+    for row in page.query_selector_all("#card-grid tr")[1:]:
+        label = row.query_selector("th").inner_text().strip()
+        for column, cell in zip(columns, row.query_selector_all("td")):
+            grid[f"{label}{column}"] = cell.inner_text().strip()
+    contract = {"contract_id": page.inner_text("#card-contract-id").strip(), "pin": page.inner_text("#initial-pin").strip(),
+                "confirmation": page.inner_text("#initial-confirmation").strip(), "grid": grid}
+    browser.close()
+    return contract
+
+
+def administrator_first_logon(playwright, server, workdir, contract, new_pin, new_confirmation, shot):
+    """The administrator acquires a certificate in the page, logs on with PIN and card, sets PINs."""
+    admin = Identity(workdir, "administrator", server)
+    acquire_in_browser(admin, playwright, server, workdir, "administrator",
+                       {"contractID": contract["contract_id"], "pin": contract["pin"], "confirmationPIN": contract["confirmation"],
+                        "card": lambda cell: contract["grid"][cell]}, f"{shot}-acquire")
+    browser = admin.launch(playwright)
+    page = browser.new_page()
+    page.goto(server.logon_url + "/logon?as=administrator")
+    page.fill("#pin", contract["pin"])
+    screenshot(page, f"{shot}-pin")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/logon/card")
+    for cell_input in page.query_selector_all("[data-cell]"):
+        cell_input.fill(contract["grid"][cell_input.get_attribute("data-cell")])
+    screenshot(page, f"{shot}-card")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/logon/change-pin")
+    page.fill("#pin", new_pin)
+    page.fill("#confirmation", new_confirmation)
+    screenshot(page, f"{shot}-change-pin")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/home")
+    screenshot(page, f"{shot}-home")
+    return admin, browser, page
 
 
 def screenshot(page, name):

@@ -26,18 +26,97 @@ public struct RegisterUserRequest: Sendable {
     }
 }
 
+/// The administrator acting, as the web front end identified them (certificate, PIN, card).
+public struct AdministratorActor: Sendable {
+    /// The administrator's holder id.
+    public let holderID: UUID
+    /// Their contract.
+    public let contractID: String
+    /// Client address.
+    public let clientAddress: String
+    /// Serial of the certificate presented.
+    public let certificateSerial: String
+
+    /// Makes an actor.
+    public init(holderID: UUID, contractID: String, clientAddress: String, certificateSerial: String) {
+        self.holderID = holderID
+        self.contractID = contractID
+        self.clientAddress = clientAddress
+        self.certificateSerial = certificateSerial
+    }
+
+    var auditName: String { "admin:\(contractID)" }
+}
+
+/// One user as the administrator's list shows them.
+public struct UserLine: Sendable {
+    /// User ID.
+    public let userID: String
+    /// Name.
+    public let name: String
+    /// active, locked or awaitingAcquisition.
+    public let status: String
+    /// Current certificate serial, if any.
+    public let serial: String?
+    /// Its expiry.
+    public let notAfter: Date?
+}
+
 /// The administrator's work on their contract's users.
 public struct AdministratorService: Sendable {
     let store: Store
     let hasher: PINHasher
+    let logon: LogonService
     let clock: any WallClock
     /// Users per contract.
     let userLimit: Int
     /// How long a user's acquisition window stays open.
     static let acquisitionWindow: TimeInterval = 80 * 86_400
 
+    /// Checks the contract confirmation PIN that every sensitive change asks for; wrong answers
+    /// count towards the administrator's lock.
+    public func confirm(_ administrator: AdministratorActor, confirmationPIN: PIN) async throws {
+        guard let holder = try await store.holder(id: administrator.holderID), holder.scope == administrator.contractID,
+              Role(rawValue: holder.role) == .administrator else {
+            throw BizDirectError.forbidden("admin.only", "Only the contract's administrator can do this.")
+        }
+        try await logon.attempt(holder, action: "admin.confirm", clientAddress: administrator.clientAddress,
+                                certificateSerial: administrator.certificateSerial) {
+            try await hasher.verify(confirmationPIN, against: holder.confirmationPINHash)
+        }
+    }
+
+    /// The contract's users with their status and current certificate.
+    public func users(_ administrator: AdministratorActor) async throws -> [UserLine] {
+        let contractLocked = try await store.contract(administrator.contractID)?.lockedAt != nil
+        var lines: [UserLine] = []
+        for user in try await store.holders(scope: administrator.contractID) where user.role == Role.user.rawValue {
+            let current = try await store.certificates(holderID: try user.requireID()).first { $0.status == "active" }
+            let status = user.lockedAt != nil || contractLocked ? "locked" : current == nil ? "awaitingAcquisition" : "active"
+            lines.append(UserLine(userID: user.loginID, name: user.name, status: status, serial: current?.serial, notAfter: current?.notAfter))
+        }
+        return lines
+    }
+
+    /// The contract's recent security events: logons, failures, issuances, re-issues.
+    public func recentEvents(_ administrator: AdministratorActor, limit: Int = 30) async throws -> [[String: String]] {
+        try await store.recentAuditEvents(limit: limit, mentioning: administrator.contractID).map { event in
+            ["at": BranchService.stamp(Date(timeIntervalSince1970: Double(event.atMilliseconds) / 1000)), "actor": event.actor,
+             "action": event.action, "target": event.target, "outcome": event.outcome]
+        }
+    }
+
+    /// The administrator registers a user, confirmed with the contract confirmation PIN.
+    public func registerUser(_ request: RegisterUserRequest, by administrator: AdministratorActor, confirmationPIN: PIN) async throws {
+        guard (try? ContractID(parsing: request.contractID).digits) == administrator.contractID else {
+            throw BizDirectError.forbidden("admin.otherContract", "You can manage only your own contract's users.")
+        }
+        try await confirm(administrator, confirmationPIN: confirmationPIN)
+        try await registerUser(request, actor: administrator.auditName, clientAddress: administrator.clientAddress)
+    }
+
     /// Registers a user with initial PINs (to be changed at first logon) and opens their acquisition window.
-    public func registerUser(_ request: RegisterUserRequest, actor: String, clientAddress: String = "-") async throws {
+    func registerUser(_ request: RegisterUserRequest, actor: String, clientAddress: String) async throws {
         let contractID = try ContractID(parsing: request.contractID).digits
         let userID = try UserID(parsing: request.userID).value
         let name = TextNormaliser.normalise(request.name)

@@ -38,15 +38,16 @@ struct AcquisitionController {
 
     func register(on router: Router<BizDirectRequestContext>) {
         router.get("/acquire") { _, context in renderer.page("acquire-choose", language: context.language) }
-        router.get("/acquire/:kind", use: showForm)
+        // Literal routes: "/acquire/administrator/challenge" would shadow a "/acquire/:kind" parameter.
+        for kind in ["administrator", "user", "staff"] {
+            router.get("/acquire/\(kind)") { request, context in try await showForm(kind: kind, context: context) }
+        }
         router.post("/acquire/administrator/challenge", use: administratorChallenge)
         router.post("/acquire/issue", use: issue)
     }
 
     /// The form for users and staff, or the first step (contract ID) for administrators.
-    func showForm(_ request: Request, context: BizDirectRequestContext) async throws -> Response {
-        let kind = try context.parameters.require("kind")
-        guard ["administrator", "user", "staff"].contains(kind) else { throw HTTPError(.notFound) }
+    func showForm(kind: String, context: BizDirectRequestContext) async throws -> Response {
         return formPage(kind == "administrator" ? "acquire-contract" : "acquire", language: context.language, values: ["kind": kind, kind: true])
     }
 

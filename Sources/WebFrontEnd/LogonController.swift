@@ -138,7 +138,7 @@ struct LogonController {
         let table = Strings.table(context.language)
         return renderer.page("home", language: context.language, values: [
             "name": user.holder.name, "role": table["role.\(user.holder.role.rawValue)"] ?? user.holder.role.rawValue,
-            "serial": user.presented.serial ?? "", "csrf": user.session.csrfToken, "staff": user.holder.role.isStaff,
+            "serial": user.presented.serial ?? "", "csrf": user.session.csrfToken, "staff": user.holder.role.isStaff, "administrator": user.holder.role == .administrator,
             "renewal": user.presented.notAfter.map { ra.logon.renewalOpen(notAfter: $0) } ?? false,
             "expiry": user.presented.notAfter.map { PageRenderer.format($0, language: context.language) } ?? "",
         ])

@@ -42,6 +42,7 @@ public struct WebServer: Sendable {
         LogonController(ra: ra, renderer: renderer).register(on: logonRouter)
         BranchController(ra: ra, renderer: renderer).register(on: logonRouter)
         AccountController(ra: ra, renderer: renderer).register(on: logonRouter)
+        AdministratorController(ra: ra, renderer: renderer).register(on: logonRouter)
 
         let publicationRouter = router(renderer: renderer, https: false)
         PublicationController(ra: ra).register(on: publicationRouter)

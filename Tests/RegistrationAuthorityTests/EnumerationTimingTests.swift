@@ -17,8 +17,7 @@ struct EnumerationTimingTests {
         let server = try await LiveServer.start(); defer { Task { await server.stop() } }
         let ra = server.ra
         let contract = try await ra.onboardContract()
-        try await ra.administrators.registerUser(RegisterUserRequest(contractID: contract.contractID, userID: "taro01", name: "Taro",
-                                                                     pin: PIN("user1pin"), confirmationPIN: PIN("conf1pin")), actor: "test")
+        try await ra.registerUser(contract, userID: "taro01", name: "Taro")
         let user = try #require(try await ra.store.holder(scope: contract.contractID, loginID: "taro01"))
         func attempt(_ userID: String) async throws -> (Double, BizDirectError) {
             let start = ContinuousClock.now

@@ -52,6 +52,20 @@ extension RegistrationAuthority {
         return Credential(holderID: holderID, certificateDER: acquired.certificate, serial: acquired.serial, keyPEM: key.pemRepresentation)
     }
 
+    /// The contract's administrator as an actor (for confirmed administrator operations).
+    public func administrator(of contract: OnboardedContract) async throws -> AdministratorActor {
+        let admin = try await store.holder(scope: contract.contractID, loginID: "admin")!
+        return AdministratorActor(holderID: try admin.requireID(), contractID: contract.contractID, clientAddress: "127.0.0.1", certificateSerial: "-")
+    }
+
+    /// The administrator registers a user (confirmed with the initial contract confirmation PIN).
+    public func registerUser(_ contract: OnboardedContract, userID: String, name: String = "Taro", pin: String = "user1pin",
+                             confirmationPIN: String = "conf1pin") async throws {
+        try await administrators.registerUser(
+            RegisterUserRequest(contractID: contract.contractID, userID: userID, name: name, pin: PIN(pin), confirmationPIN: PIN(confirmationPIN)),
+            by: try await administrator(of: contract), confirmationPIN: PIN(contract.confirmationPIN))
+    }
+
     /// The administrator of an onboarded contract acquires their certificate with PINs and card.
     public func acquireAdministrator(_ contract: OnboardedContract) async throws -> Credential {
         let cells = try await cards.challenge(contractID: contract.contractID)

@@ -55,8 +55,7 @@ struct CustomerLogonTests {
     func userLogon() async throws {
         let server = try await LiveServer.start(); defer { Task { await server.stop() } }
         let contract = try await server.ra.onboardContract()
-        try await server.ra.administrators.registerUser(RegisterUserRequest(contractID: contract.contractID, userID: "taro01", name: "山田花子",
-                                                                            pin: PIN("user1pin"), confirmationPIN: PIN("conf1pin")), actor: "test")
+        try await server.ra.registerUser(contract, userID: "taro01", name: "山田花子")
         let credential = try await server.ra.acquireCredential(.user(contractID: contract.contractID, userID: "ｔａｒｏ０１"), pin: "user1pin", confirmationPIN: "conf1pin")
         let browser = try server.browser(credential)
         let wrongEntry = try await browser.get(server.logonURL + "/logon?as=administrator", headers: [("Accept-Language", "en")])
@@ -75,8 +74,7 @@ struct CustomerLogonTests {
     func administratorLockLocksUsers() async throws {
         let server = try await LiveServer.start(); defer { Task { await server.stop() } }
         let contract = try await server.ra.onboardContract()
-        try await server.ra.administrators.registerUser(RegisterUserRequest(contractID: contract.contractID, userID: "hana02", name: "Hana",
-                                                                            pin: PIN("user1pin"), confirmationPIN: PIN("conf1pin")), actor: "test")
+        try await server.ra.registerUser(contract, userID: "hana02", name: "Hana")
         let admin = try #require(try await server.ra.store.holder(scope: contract.contractID, loginID: "admin"))
         for _ in 0..<6 {
             try? await server.ra.logon.verifyPIN(holderID: try admin.requireID(), pin: PIN("wrong1x"), clientAddress: "-", certificateSerial: "-")

@@ -19,6 +19,25 @@ struct PublicSiteTests {
         await browser.close()
     }
 
+    @Test("each acquisition entry page opens, with our own scripts and no inline script")
+    func acquisitionPages() async throws {
+        let server = try await LiveServer.start(); defer { Task { await server.stop() } }
+        let browser = try server.browser()
+        for kind in ["administrator", "user", "staff"] {
+            let page = try await browser.get(server.publicURL + "/acquire/\(kind)")
+            #expect(page.status == 200, "\(kind)")
+            #expect(browser.cookies["bizdirect_form"] != nil)
+        }
+        let form = try await browser.get(server.publicURL + "/acquire/user")
+        #expect(form.body.contains("src=\"/static/pkcs.js\"") && !form.body.contains("<script>"))
+        for script in ["der.js", "pkcs.js", "acquire.js"] {
+            #expect(try await browser.get(server.publicURL + "/static/\(script)").status == 200)
+        }
+        let forged = try await browser.post(server.publicURL + "/acquire/administrator/challenge", form: ["csrf": "forged", "contractID": "12345678901"])
+        #expect(forged.status == 403)
+        await browser.close()
+    }
+
     @Test("every page carries the security headers, and errors come as pages without internals")
     func securityHeaders() async throws {
         let server = try await LiveServer.start(); defer { Task { await server.stop() } }

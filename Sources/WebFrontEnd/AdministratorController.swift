@@ -1,0 +1,75 @@
+import BizDirectCore
+import Foundation
+import Hummingbird
+import RegistrationAuthority
+
+/// Contract management for the customer's administrator (ご契約先管理情報変更 → 利用者情報登録／変更).
+struct AdministratorController {
+    let ra: RegistrationAuthority
+    let renderer: PageRenderer
+    var gate: SessionGate { SessionGate(ra: ra) }
+
+    func register(on router: Router<BizDirectRequestContext>) {
+        router.get("/admin", use: home)
+        router.get("/admin/users/new", use: newUser)
+        router.post("/admin/users", use: createUser)
+    }
+
+    /// The user list and the contract's recent security events.
+    func home(_ request: Request, context: BizDirectRequestContext) async throws -> Response {
+        let (user, administrator) = try await authenticate(request, context: context)
+        let table = Strings.table(context.language)
+        var values = base(user)
+        values["users"] = try await ra.administrators.users(administrator).map { line in
+            ["userID": line.userID, "name": line.name, "status": line.status, "statusName": table["user.status.\(line.status)"] ?? line.status,
+             "serial": line.serial ?? "", "expiry": line.notAfter.map { PageRenderer.format($0, language: context.language) } ?? ""]
+        }
+        values["events"] = try await ra.administrators.recentEvents(administrator)
+        return renderer.page("admin-home", language: context.language, values: values)
+    }
+
+    func newUser(_ request: Request, context: BizDirectRequestContext) async throws -> Response {
+        let (user, _) = try await authenticate(request, context: context)
+        return renderer.page("admin-user-new", language: context.language, values: base(user))
+    }
+
+    /// Registers a user; confirmed with the contract confirmation PIN (wrong answers count).
+    func createUser(_ request: Request, context: BizDirectRequestContext) async throws -> Response {
+        let (user, fields) = try await gate.completeForm(request, context: context)
+        let administrator = try actor(user, context)
+        do {
+            try await ra.administrators.registerUser(
+                RegisterUserRequest(contractID: administrator.contractID, userID: fields["userID"] ?? "", name: fields["name"] ?? "",
+                                    pin: PIN(fields["pin"] ?? ""), confirmationPIN: PIN(fields["confirmation"] ?? "")),
+                by: administrator, confirmationPIN: PIN(fields["contractConfirmation"] ?? ""))
+        } catch let error as BizDirectError where [.malformed, .unauthenticated, .conflict].contains(error.kind) {
+            var values = base(user)
+            values["error"] = Strings.table(context.language)["error.\(error.reason)"] ?? Strings.table(context.language)["error.kind.\(error.kind.rawValue)"] ?? ""
+            values["form"] = ["userID": fields["userID"] ?? "", "name": fields["name"] ?? ""]
+            return renderer.page("admin-user-new", language: context.language, status: .badRequest, values: values)
+        } catch let error as BizDirectError where error.kind == .locked {
+            try await ra.sessions.end(token: user.session.token)
+            throw error
+        }
+        let table = Strings.table(context.language)
+        var values = base(user)
+        values["userID"] = TextNormaliser.normalise(fields["userID"] ?? "")
+        values["heading"] = table["admin.registered"] ?? ""
+        return renderer.page("admin-user-done", language: context.language, values: values)
+    }
+
+    private func authenticate(_ request: Request, context: BizDirectRequestContext) async throws -> (Authenticated, AdministratorActor) {
+        let user = try await gate.complete(request, context: context)
+        return (user, try actor(user, context))
+    }
+
+    private func actor(_ user: Authenticated, _ context: BizDirectRequestContext) throws -> AdministratorActor {
+        guard user.holder.role == .administrator else { throw BizDirectError.forbidden("admin.only", "This page is for the contract's administrator.") }
+        return AdministratorActor(holderID: user.holder.id, contractID: user.holder.scope, clientAddress: context.clientAddress,
+                                  certificateSerial: user.presented.serial ?? "-")
+    }
+
+    private func base(_ user: Authenticated) -> [String: Any] {
+        ["csrf": user.session.csrfToken, "contractID": user.holder.scope, "name": user.holder.name]
+    }
+}
