@@ -121,6 +121,13 @@ let ocspStoredCount = min(count, 5_000)
 let ocspStoredRate = await rateAsync(ocspStoredCount) { _ in _ = await ra.certificates.respondOCSP(ocspDER) }
 await ra.shutdown()
 
+// The PIN hash at the default cost (scrypt N=2^15, r=8, p=1): the target is 50–100 ms a hash.
+let pinHasher = PINHasher(pepper: Array(repeating: 1, count: 32), logN: BizDirectConfiguration(dataDirectory: directory).scryptLogN, random: SystemRandom())
+let hashStart = ContinuousClock.now
+for _ in 0..<10 { _ = try await pinHasher.hash(PIN("abc123")) }
+let hashElapsed = ContinuousClock.now - hashStart
+let hashMilliseconds = (Double(hashElapsed.components.seconds) + Double(hashElapsed.components.attoseconds) / 1e18) * 100
+
 func line(_ label: String, _ value: Double, target: Double?) {
     let ratio = String(format: "%5.2f× sign, %5.2f× verify", value / signRate, value / verifyRate)
     let verdict = target.map { value >= $0 ? "meets target ≥\(Int($0))/s" : "BELOW target ≥\(Int($0))/s" } ?? ""
@@ -135,3 +142,5 @@ line("certificates, SQLite, 1 request at a time (RA)", sequentialRate, target: n
 line("certificates, SQLite, 64 in flight, group commit (RA)", storedRate, target: 3_000)
 line("OCSP responses signed (parse+sign)", ocspRate, target: 5_000)
 line("OCSP responses with SQLite lookup (RA)", ocspStoredRate, target: nil)
+print(String(format: "  PIN hash, scrypt N=2^%d r=8 p=1 (default)                   %6.1f ms each (target 50–100 ms)",
+             BizDirectConfiguration(dataDirectory: directory).scryptLogN, hashMilliseconds))

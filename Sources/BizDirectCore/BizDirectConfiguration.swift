@@ -43,6 +43,8 @@ public struct BizDirectConfiguration: Sendable {
     public var tlsCertificatePath: String?
     /// Key for `tlsCertificatePath` (PEM file).
     public var tlsKeyPath: String?
+    /// Secret-checking requests (PIN, card, acquisition) allowed per client address per minute.
+    public var attemptsPerMinute: Int = 30
     /// Largest request body accepted, bytes.
     public var maximumBodySize: Int = 256 * 1024
 
@@ -90,6 +92,7 @@ public struct BizDirectConfiguration: Sendable {
         if let url = databaseURL, !(url.hasPrefix("sqlite://") || url.hasPrefix("postgres://") || url.hasPrefix("postgresql://")) {
             throw bad("database-url", "use sqlite:///path or postgres://user@host/db")
         }
+        guard (1...10_000).contains(attemptsPerMinute) else { throw bad("attempts-per-minute", "1 to 10000") }
         guard maximumBodySize >= 1024 else { throw bad("maximum-body-size", "at least 1024 bytes") }
     }
 }

@@ -32,13 +32,16 @@ public struct WebServer: Sendable {
         let links = ["public": "https://\(host):\(config.publicPort)", "logon": "https://\(host):\(config.logonPort)",
                      "publication": config.publicationBaseURL]
         let renderer = try await PageRenderer.load(links: links)
+        let limiter = AttemptLimiter(limit: config.attemptsPerMinute)
 
         let publicRouter = router(renderer: renderer, https: true)
+        publicRouter.add(middleware: AttemptLimitMiddleware(limiter: limiter, ra: ra))
         PublicController(renderer: renderer, rootFingerprint: ra.tlsMaterial.rootFingerprint).register(on: publicRouter)
         AcquisitionController(ra: ra, renderer: renderer).register(on: publicRouter)
 
         let logonRouter = router(renderer: renderer, https: true)
         logonRouter.add(middleware: PeerCertificateMiddleware())
+        logonRouter.add(middleware: AttemptLimitMiddleware(limiter: limiter, ra: ra))
         LogonController(ra: ra, renderer: renderer).register(on: logonRouter)
         BranchController(ra: ra, renderer: renderer).register(on: logonRouter)
         AccountController(ra: ra, renderer: renderer).register(on: logonRouter)

@@ -124,6 +124,20 @@ struct LogonSiteTests {
         Issue.record("the absolute timeout never ended the session")
     }
 
+    @Test("secret-checking requests are rate-limited per client address, and the refusal is audited")
+    func rateLimit() async throws {
+        let server = try await LiveServer.start { $0.attemptsPerMinute = 4 }; defer { Task { await server.stop() } }
+        let browser = try server.browser(try await server.ra.enrolStaff())
+        let form = try await browser.get(server.logonURL + "/logon")
+        var statuses: [Int] = []
+        for _ in 0..<5 {
+            statuses.append(try await browser.post(server.logonURL + "/logon/pin", form: ["csrf": form.field("csrf") ?? "", "pin": "wrong999"]).status)
+        }
+        #expect(statuses == [401, 401, 401, 401, 423])
+        #expect(try await server.ra.store.recentAuditEvents(limit: 5).contains { $0.action == "rateLimit" })
+        await browser.close()
+    }
+
     @Test("a wrong PIN is shown next to the field; at the limit the holder is locked")
     func wrongPINsLock() async throws {
         let server = try await LiveServer.start { $0.lockoutLimit = 3 }; defer { Task { await server.stop() } }

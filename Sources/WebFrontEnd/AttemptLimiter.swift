@@ -1,0 +1,48 @@
+import BizDirectCore
+import Hummingbird
+import RegistrationAuthority
+
+/// Limits how often one client address may try secrets (PIN, card, acquisition), on top of the
+/// per-person lock: it slows guessing across many IDs. Memory stays bounded.
+actor AttemptLimiter {
+    private var attempts: [String: [ContinuousClock.Instant]] = [:]
+    let limit: Int
+    let window: Duration = .seconds(60)
+    /// Addresses tracked at most; the oldest are dropped beyond this.
+    let capacity = 100_000
+
+    init(limit: Int) { self.limit = limit }
+
+    /// Records an attempt; false when the address is over its limit.
+    func admit(_ address: String) -> Bool {
+        let now = ContinuousClock.now
+        var recent = (attempts[address] ?? []).filter { now - $0 < window }
+        guard recent.count < limit else {
+            attempts[address] = recent
+            return false
+        }
+        recent.append(now)
+        attempts[address] = recent
+        if attempts.count > capacity { attempts = attempts.filter { now - ($0.value.last ?? now) < window } }
+        return true
+    }
+}
+
+/// Applies the limiter to the POSTs that check secrets, and audits each refusal.
+struct AttemptLimitMiddleware: RouterMiddleware {
+    typealias Context = BizDirectRequestContext
+    let limiter: AttemptLimiter
+    let ra: RegistrationAuthority
+    static let guarded: Set<String> = ["/logon/pin", "/logon/card", "/logon/change-pin", "/pins", "/renew/issue", "/acquire/issue",
+                                        "/acquire/administrator/challenge", "/admin/users"]
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard request.method == .post, Self.guarded.contains(request.uri.path) else { return try await next(request, context) }
+        guard await limiter.admit(context.clientAddress) else {
+            try await ra.audit(AuditEvent(actor: "anonymous", action: "rateLimit", target: request.uri.path, outcome: .denied("tooManyAttempts"),
+                                          clientAddress: context.clientAddress))
+            throw BizDirectError.locked("request.tooMany", "Too many attempts from this address. Wait a minute and try again.")
+        }
+        return try await next(request, context)
+    }
+}
