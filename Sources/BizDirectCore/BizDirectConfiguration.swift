@@ -43,6 +43,8 @@ public struct BizDirectConfiguration: Sendable {
     public var tlsCertificatePath: String?
     /// Key for `tlsCertificatePath` (PEM file).
     public var tlsKeyPath: String?
+    /// Users per contract.
+    public var userLimit: Int = 99
     /// Secret-checking requests (PIN, card, acquisition) allowed per client address per minute.
     public var attemptsPerMinute: Int = 30
     /// Largest request body accepted, bytes.
@@ -92,6 +94,7 @@ public struct BizDirectConfiguration: Sendable {
         if let url = databaseURL, !(url.hasPrefix("sqlite://") || url.hasPrefix("postgres://") || url.hasPrefix("postgresql://")) {
             throw bad("database-url", "use sqlite:///path or postgres://user@host/db")
         }
+        guard (1...9_999).contains(userLimit) else { throw bad("user-limit", "1 to 9999") }
         guard (1...10_000).contains(attemptsPerMinute) else { throw bad("attempts-per-minute", "1 to 10000") }
         guard maximumBodySize >= 1024 else { throw bad("maximum-body-size", "at least 1024 bytes") }
     }

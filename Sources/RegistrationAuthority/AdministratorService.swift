@@ -90,7 +90,7 @@ public struct AdministratorService: Sendable {
     public func users(_ administrator: AdministratorActor) async throws -> [UserLine] {
         let contractLocked = try await store.contract(administrator.contractID)?.lockedAt != nil
         var lines: [UserLine] = []
-        for user in try await store.holders(scope: administrator.contractID) where user.role == Role.user.rawValue {
+        for user in try await store.holders(scope: administrator.contractID) where user.role == Role.user.rawValue && user.deletedAt == nil {
             let current = try await store.certificates(holderID: try user.requireID()).first { $0.status == "active" }
             let status = user.lockedAt != nil || contractLocked ? "locked" : current == nil ? "awaitingAcquisition" : "active"
             lines.append(UserLine(userID: user.loginID, name: user.name, status: status, serial: current?.serial, notAfter: current?.notAfter))
@@ -131,7 +131,7 @@ public struct AdministratorService: Sendable {
             guard try await tx.contract(contractID)?.status == "active" else {
                 throw BizDirectError.notFound("contract.unknown", "No active contract has this ID.")
             }
-            guard try await tx.holders(scope: contractID).filter({ $0.role == Role.user.rawValue }).count < userLimit else {
+            guard try await tx.holders(scope: contractID).filter({ $0.role == Role.user.rawValue && $0.deletedAt == nil }).count < userLimit else {
                 throw BizDirectError.conflict("user.limit", "This contract has reached its number of users.")
             }
             let user = try await tx.insertHolder(role: .user, scope: contractID, loginID: userID, name: name, pinHash: pinHash,

@@ -91,7 +91,7 @@ public final class RegistrationAuthority: Sendable {
         staff = StaffService(store: store, hasher: hasher, clock: clock, random: random)
         branch = BranchService(store: store, certificates: certificates, hasher: hasher, vault: vault, clock: clock, random: random)
         cards = CardService(store: store, vault: vault, hasher: hasher, random: random)
-        administrators = AdministratorService(store: store, hasher: hasher, logon: logon, clock: clock, userLimit: 99)
+        administrators = AdministratorService(store: store, hasher: hasher, logon: logon, clock: clock, userLimit: configuration.userLimit)
         acquisition = AcquisitionService(store: store, logon: logon, cards: cards, certificates: certificates, hasher: hasher,
                                          chain: [CAHierarchy.der(hierarchy.issuing), CAHierarchy.der(hierarchy.root)], clock: clock)
         tlsMaterial = try Self.tlsMaterial(hierarchy, configuration: configuration)

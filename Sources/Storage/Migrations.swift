@@ -15,7 +15,7 @@ struct CreateSchemaV1: AsyncMigration {
             .field("pin_hash", .string).field("confirmation_pin_hash", .string)
             .field("failure_count", .int, .required).field("locked_at", .datetime)
             .field("must_change_pin", .bool, .required).field("acquisition_open_until", .datetime)
-            .field("acquisition_code_hash", .string).field("card_challenge", .string)
+            .field("acquisition_code_hash", .string).field("card_challenge", .string).field("deleted_at", .datetime)
             .field("created_at", .datetime, .required)
             .unique(on: "scope", "login_id").create()
         try await database.schema("certificates").id()

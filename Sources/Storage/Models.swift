@@ -40,6 +40,8 @@ public final class HolderModel: Model, @unchecked Sendable {
     @OptionalField(key: "acquisition_code_hash") public var acquisitionCodeHash: String?
     /// The pending card challenge (administrators): cells such as "A3,C7,E1,B9", kept until answered.
     @OptionalField(key: "card_challenge") public var cardChallenge: String?
+    /// When the administrator deleted this user (the row and its ID stay, for the audit trail).
+    @OptionalField(key: "deleted_at") public var deletedAt: Date?
     @Field(key: "created_at") public var createdAt: Date
     public init() {}
 }

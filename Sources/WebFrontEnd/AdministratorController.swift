@@ -13,6 +13,8 @@ struct AdministratorController {
         router.get("/admin", use: home)
         router.get("/admin/users/new", use: newUser)
         router.post("/admin/users", use: createUser)
+        router.get("/admin/users/:user", use: showUser)
+        router.post("/admin/users/:user", use: changeUser)
     }
 
     /// The user list and the contract's recent security events.
@@ -55,6 +57,53 @@ struct AdministratorController {
         var values = base(user)
         values["userID"] = TextNormaliser.normalise(fields["userID"] ?? "")
         values["heading"] = table["admin.registered"] ?? ""
+        values["tell"] = true
+        return renderer.page("admin-user-done", language: context.language, values: values)
+    }
+
+    /// The change screen for one user: name, PINs, re-issue, unlock, delete.
+    func showUser(_ request: Request, context: BizDirectRequestContext) async throws -> Response {
+        let (user, administrator) = try await authenticate(request, context: context)
+        let userID = try context.parameters.require("user")
+        guard let line = try await ra.administrators.users(administrator).first(where: { $0.userID == userID }) else {
+            throw BizDirectError.notFound("user.unknown", "Your contract has no user with this ID.")
+        }
+        var values = base(user)
+        values["user"] = ["userID": line.userID, "name": line.name, "locked": line.status == "locked"] as [String: Any]
+        return renderer.page("admin-user", language: context.language, values: values)
+    }
+
+    /// Applies the chosen change, confirmed with the contract confirmation PIN.
+    func changeUser(_ request: Request, context: BizDirectRequestContext) async throws -> Response {
+        let (user, fields) = try await gate.completeForm(request, context: context)
+        let administrator = try actor(user, context)
+        let userID = try context.parameters.require("user")
+        let change: UserChange
+        switch fields["action"] {
+        case "rename": change = .rename(fields["name"] ?? "")
+        case "setPINs": change = .setPINs(pin: PIN(fields["pin"] ?? ""), confirmation: PIN(fields["confirmation"] ?? ""))
+        case "reissue": change = .reissue
+        case "unlock": change = .unlock
+        case "delete": change = .delete
+        default: throw BizDirectError.malformed("request.malformed", "Choose what to change.")
+        }
+        let table = Strings.table(context.language)
+        do {
+            try await ra.administrators.change(userID: userID, change, by: administrator, confirmationPIN: PIN(fields["contractConfirmation"] ?? ""),
+                                               certificates: ra.certificates)
+        } catch let error as BizDirectError where [.malformed, .unauthenticated].contains(error.kind) {
+            var values = base(user)
+            values["user"] = ["userID": userID, "name": fields["name"] ?? ""]
+            values["error"] = table["error.\(error.reason)"] ?? table["error.kind.\(error.kind.rawValue)"] ?? ""
+            return renderer.page("admin-user", language: context.language, status: .badRequest, values: values)
+        } catch let error as BizDirectError where error.kind == .locked {
+            try await ra.sessions.end(token: user.session.token)
+            throw error
+        }
+        var values = base(user)
+        values["userID"] = userID
+        values["heading"] = table["admin.done.\(fields["action"] ?? "")"] ?? ""
+        values["tell"] = fields["action"] == "reissue"
         return renderer.page("admin-user-done", language: context.language, values: values)
     }
 

@@ -18,6 +18,7 @@ struct Settings: ParsableArguments {
     @Option(help: "Client certificate lifetime in seconds (env BIZDIRECT_CERTIFICATE_LIFETIME; default one year).") var certificateLifetime: Double?
     @Option(help: "CRL lifetime in seconds, at most 86400 (env BIZDIRECT_CRL_LIFETIME).") var crlLifetime: Double?
     @Option(help: "Wrong PINs before a lock, 3–10 (env BIZDIRECT_LOCKOUT_LIMIT; default 6).") var lockoutLimit: Int?
+    @Option(help: "Users per contract (env BIZDIRECT_USER_LIMIT; default 99).") var userLimit: Int?
     @Option(help: "Secret-checking requests allowed per client address per minute (env BIZDIRECT_ATTEMPTS_PER_MINUTE; default 30).") var attemptsPerMinute: Int?
     @Option(help: "scrypt cost exponent, N = 2^value (env BIZDIRECT_SCRYPT_LOG_N; default 15).") var scryptLogN: Int?
     @Option(help: "Externally issued TLS server certificate chain, PEM (env BIZDIRECT_TLS_CERTIFICATE).") var tlsCertificate: String?
@@ -47,6 +48,7 @@ struct Settings: ParsableArguments {
         c.certificateLifetime = try pick(certificateLifetime, "BIZDIRECT_CERTIFICATE_LIFETIME", { Double($0) }) ?? c.certificateLifetime
         c.crlLifetime = try pick(crlLifetime, "BIZDIRECT_CRL_LIFETIME", { Double($0) }) ?? c.crlLifetime
         c.lockoutLimit = try pick(lockoutLimit, "BIZDIRECT_LOCKOUT_LIMIT", { Int($0) }) ?? c.lockoutLimit
+        c.userLimit = try pick(userLimit, "BIZDIRECT_USER_LIMIT", { Int($0) }) ?? c.userLimit
         c.attemptsPerMinute = try pick(attemptsPerMinute, "BIZDIRECT_ATTEMPTS_PER_MINUTE", { Int($0) }) ?? c.attemptsPerMinute
         c.scryptLogN = try pick(scryptLogN, "BIZDIRECT_SCRYPT_LOG_N", { Int($0) }) ?? c.scryptLogN
         c.tlsCertificatePath = try pick(tlsCertificate, "BIZDIRECT_TLS_CERTIFICATE", { $0 })

@@ -1,0 +1,99 @@
+import BizDirectCore
+import CertificateAuthority
+import Foundation
+import Policy
+import Storage
+
+/// What the administrator does to one user from the change screen.
+public enum UserChange: Sendable {
+    /// A new name.
+    case rename(String)
+    /// New PINs for a user who forgot theirs; the user must change them at the next logon.
+    case setPINs(pin: PIN, confirmation: PIN)
+    /// Re-issue: the current certificate is revoked at once and an acquisition window opens.
+    case reissue
+    /// Unlock a user locked by wrong PINs.
+    case unlock
+    /// Delete the user; their certificate is revoked.
+    case delete
+}
+
+extension AdministratorService {
+    /// Applies one change to a user of the administrator's contract, confirmed with the contract
+    /// confirmation PIN. All of a change's writes happen in one transaction.
+    public func change(userID text: String, _ change: UserChange, by administrator: AdministratorActor, confirmationPIN: PIN,
+                       certificates: CertificateService) async throws {
+        let userID = try UserID(parsing: text).value
+        guard let user = try await store.holder(scope: administrator.contractID, loginID: userID), user.role == Role.user.rawValue,
+              user.deletedAt == nil else {
+            try await store.appendAudit(AuditEvent(actor: administrator.auditName, action: "user.change", target: "\(administrator.contractID)/\(userID)",
+                                                   outcome: .denied("user.unknown"), clientAddress: administrator.clientAddress,
+                                                   certificateSerial: administrator.certificateSerial), at: clock.now())
+            throw BizDirectError.notFound("user.unknown", "Your contract has no user with this ID.")
+        }
+        try await confirm(administrator, confirmationPIN: confirmationPIN)
+        let prepared = try await preparePINs(change)
+        if case .rename(let name) = change, TextNormaliser.normalise(name).isEmpty || name.count > 100 {
+            throw BizDirectError.malformed("user.name", "Enter the user's name.")
+        }
+        let now = clock.now()
+        let revoked = try await store.transaction { tx in
+            guard let fresh = try await tx.holder(id: try user.requireID()) else { return [String]() }
+            var revoked: [String] = []
+            switch change {
+            case .rename(let name): fresh.name = TextNormaliser.normalise(name)
+            case .setPINs:
+                fresh.pinHash = prepared?.0
+                fresh.confirmationPINHash = prepared?.1
+                fresh.mustChangePIN = true
+            case .reissue:
+                revoked = try await Self.revokeActive(fresh, tx: tx, reason: .superseded, at: now)
+                fresh.acquisitionOpenUntil = now.addingTimeInterval(Self.acquisitionWindow)
+            case .unlock:
+                fresh.lockedAt = nil
+                fresh.failureCount = 0
+            case .delete:
+                revoked = try await Self.revokeActive(fresh, tx: tx, reason: .cessationOfOperation, at: now)
+                // The row stays (the audit trail names it) and its user ID stays reserved.
+                fresh.acquisitionOpenUntil = nil
+                fresh.pinHash = nil
+                fresh.confirmationPINHash = nil
+                fresh.deletedAt = now
+            }
+            try await tx.update(fresh)
+            try await tx.appendAudit(AuditEvent(actor: administrator.auditName, action: "user.\(Self.name(change))",
+                                                target: "\(administrator.contractID)/\(userID)", outcome: .allowed,
+                                                clientAddress: administrator.clientAddress, certificateSerial: administrator.certificateSerial), at: now)
+            return revoked
+        }
+        if !revoked.isEmpty { _ = try await certificates.publishCRL() }
+    }
+
+    /// New PIN hashes for `.setPINs`, made before the transaction (hashing is slow).
+    private func preparePINs(_ change: UserChange) async throws -> (String, String)? {
+        guard case .setPINs(let pin, let confirmation) = change else { return nil }
+        if case .deny(let reason) = PINPolicy.checkPair(pin: pin, confirmation: confirmation) {
+            throw BizDirectError.malformed(reason, "A PIN has 6 to 12 letters and digits, with at least one of each; the two PINs must differ.")
+        }
+        return (try await hasher.hash(pin), try await hasher.hash(confirmation))
+    }
+
+    private static func revokeActive(_ holder: HolderModel, tx: Store, reason: RevocationReason, at now: Date) async throws -> [String] {
+        var serials: [String] = []
+        for certificate in try await tx.certificates(holderID: try holder.requireID()) where certificate.status == "active" {
+            _ = try await tx.revokeCertificate(serial: certificate.serial, reason: reason.rawValue, at: now)
+            serials.append(certificate.serial)
+        }
+        return serials
+    }
+
+    private static func name(_ change: UserChange) -> String {
+        switch change {
+        case .rename: "rename"
+        case .setPINs: "setPINs"
+        case .reissue: "reissue"
+        case .unlock: "unlock"
+        case .delete: "delete"
+        }
+    }
+}
