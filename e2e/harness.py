@@ -24,7 +24,7 @@ OUT = ROOT / "e2e" / "out"
 CHROMIUM = "/usr/bin/chromium"
 POLICY_DIR = pathlib.Path("/etc/chromium/policies/managed")
 POLICY_FILE = POLICY_DIR / "bizdirect-e2e.json"
-JOURNEYS = ["top-page", "certificate-logon", "onboarding", "staff-acquisition", "admin-logon", "user-logon", "locked"]
+JOURNEYS = ["top-page", "certificate-logon", "onboarding", "staff-acquisition", "admin-logon", "user-logon", "locked", "faq", "faq-postgres"]
 
 
 def free_port():
@@ -34,14 +34,15 @@ def free_port():
 
 
 class Server:
-    """A bizdirect server in its own data folder, stopped by close()."""
+    """A bizdirect server in its own data folder, stopped by close(); restart() keeps folder and ports."""
 
-    def __init__(self, workdir, extra_args=()):
+    def __init__(self, workdir, extra_args=(), ports=None):
+        self.workdir, self.extra_args = workdir, tuple(extra_args)
         self.data = workdir / "data"
-        self.public_port, self.logon_port, self.http_port = free_port(), free_port(), free_port()
+        self.public_port, self.logon_port, self.http_port = ports or (free_port(), free_port(), free_port())
         self.binary = str(ROOT / ".build" / "debug" / "bizdirect")
         self.common = ["--data", str(self.data)]
-        self.log = open(workdir / "server.log", "w")
+        self.log = open(workdir / "server.log", "a")
         self.process = subprocess.Popen(
             [self.binary, "serve", *self.common, "--public-port", str(self.public_port), "--logon-port", str(self.logon_port),
              "--http-port", str(self.http_port), "--host-name", "localhost", "--host-name", "127.0.0.1", *extra_args],
@@ -75,6 +76,12 @@ class Server:
         merged = dict(os.environ, **(env or {}))
         return subprocess.run([self.binary, *args, *self.common], capture_output=True, text=True, env=merged, check=True).stdout
 
+    def restart(self, extra_args):
+        """The same data folder and ports, new settings (e.g. a short certificate lifetime)."""
+        self.close()
+        self.__init__(self.workdir, tuple(a for a in self.extra_args if a.startswith("--database-url") or a.startswith("postgres")) + tuple(extra_args),
+                      ports=(self.public_port, self.logon_port, self.http_port))
+
     def close(self):
         self.process.terminate()
         try:
@@ -105,6 +112,16 @@ class Identity:
         return playwright.chromium.launch_persistent_context(
             str(self.home / "profile"), executable_path=CHROMIUM, headless=True, locale=locale,
             env=dict(os.environ, HOME=str(self.home)), args=["--no-sandbox"], viewport={"width": 1100, "height": 800})
+
+
+def postgres_database(name):
+    """A fresh database on the server named by BIZDIRECT_E2E_POSTGRES_URL, or None."""
+    base = os.environ.get("BIZDIRECT_E2E_POSTGRES_URL")
+    if not base:
+        return None
+    database = f"bizdirect_e2e_{name.replace('-', '_')}_{int(time.time())}"
+    subprocess.run(["psql", base, "-c", f"CREATE DATABASE {database}"], check=True, capture_output=True)
+    return base.rsplit("/", 1)[0] + "/" + database
 
 
 def write_policy(logon_url):
@@ -163,7 +180,7 @@ def acquire_in_browser(identity, playwright, server, workdir, kind, fields, shot
     screenshot(context_page, f"{shot}-complete")
     with context_page.expect_download() as info:
         context_page.click("#download")
-    p12 = workdir / f"{identity.name}-acquired.p12"
+    p12 = workdir / f"{shot}.p12"
     info.value.save_as(str(p12))
     csr = workdir / f"{identity.name}.csr"
     csr.write_text(context_page.text_content("#csr"))
@@ -256,11 +273,18 @@ def main(argv):
     passed = failed = 0
     for name in names:
         workdir = pathlib.Path(tempfile.mkdtemp(prefix=f"bizdirect-e2e-{name}-"))
-        server = Server(workdir)
+        extra = ()
+        if name.endswith("-postgres"):
+            url = postgres_database(name)
+            if url is None:
+                print(f"journey {name}: SKIPPED (set BIZDIRECT_E2E_POSTGRES_URL to run it on PostgreSQL; CI does)")
+                continue
+            extra = ("--database-url", url)
+        server = Server(workdir, extra)
         write_policy(server.logon_url)
         print(f"journey {name}")
         try:
-            module = importlib.import_module("journeys." + name.replace("-", "_"))
+            module = importlib.import_module("journeys." + name.removesuffix("-postgres").replace("-", "_"))
             with sync_playwright() as playwright:
                 module.run(playwright, server, workdir)
             passed += 1

@@ -89,12 +89,17 @@ public struct CertificateService: Sendable {
         return changed
     }
 
+    /// How long a revoked certificate stays on the CRL after its expiry.
+    static let crlRetentionAfterExpiry: TimeInterval = 90 * 86_400
+
     /// Makes and stores a new CRL with the next number.
     public func publishCRL() async throws -> [UInt8] {
         let now = clock.now()
         return try await store.transaction { [crlBuilder] tx in
             let number = (try await tx.currentCRL()?.number ?? 0) + 1
-            let entries = try await tx.revokedCertificates(notExpiredAt: now).map {
+            // Revoked certificates stay listed for a while after they expire (RFC 5280 allows
+            // dropping them at expiry), so a relying party can still see that an old one was revoked.
+            let entries = try await tx.revokedCertificates(notExpiredAt: now.addingTimeInterval(-Self.crlRetentionAfterExpiry)).map {
                 RevokedEntry(serialHex: $0.serial, revokedAt: $0.revokedAt ?? now,
                              reason: RevocationReason(rawValue: $0.revocationReason ?? 0) ?? .unspecified)
             }

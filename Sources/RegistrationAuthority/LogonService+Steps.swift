@@ -16,6 +16,17 @@ extension LogonService {
         }
     }
 
+    /// Browsers do not offer an expired client certificate, so a browser whose last logon used a
+    /// certificate that has since expired or been revoked presents none. The logon page then uses
+    /// the fingerprint it remembered (a cookie, not a secret) to say what happened, instead of
+    /// "no certificate". Returns nil when the remembered certificate is unknown or still valid.
+    public func rememberedProblem(fingerprint: String) async throws -> CertificateCheck? {
+        guard fingerprint.count == 64, fingerprint.allSatisfy(\.isHexDigit),
+              let row = try await store.certificate(fingerprint: fingerprint) else { return nil }
+        let check = CertificateCheck.classify(notBefore: row.notBefore, notAfter: row.notAfter, revokedAt: row.revokedAt, now: clock.now())
+        return check == .valid ? nil : check
+    }
+
     /// A holder as pages may show them, by id.
     public func holderSummary(id: UUID) async throws -> HolderSummary? {
         guard let holder = try await store.holder(id: id) else { return nil }

@@ -13,6 +13,8 @@ public struct SessionState: Sendable {
     public let holderID: UUID?
     /// How far the logon has got.
     public let stage: String
+    /// SHA-256 (hex) of the certificate the session is bound to (public information).
+    public let certificateFingerprint: String
 }
 
 /// Database-backed sessions: 256-bit ids stored as SHA-256, bound to the client certificate,
@@ -29,7 +31,7 @@ public struct SessionService: Sendable {
         _ = try await store.insertSession(tokenHash: Store.sha256Hex(Array(token.utf8)), holderID: holderID,
                                           certificateFingerprint: certificateFingerprint, stage: stage, csrfToken: csrf,
                                           idleTimeout: idleTimeout, at: clock.now())
-        return SessionState(token: token, csrfToken: csrf, holderID: holderID, stage: stage)
+        return SessionState(token: token, csrfToken: csrf, holderID: holderID, stage: stage, certificateFingerprint: certificateFingerprint)
     }
 
     /// Resumes the session for `token` if it is live and bound to the certificate presented
@@ -52,7 +54,8 @@ public struct SessionService: Sendable {
         }
         row.lastSeenAt = now
         try await store.update(row)
-        return SessionState(token: token, csrfToken: row.csrfToken, holderID: row.holderID, stage: row.stage)
+        return SessionState(token: token, csrfToken: row.csrfToken, holderID: row.holderID, stage: row.stage,
+                            certificateFingerprint: row.certificateFingerprint)
     }
 
     /// Moves the session to `stage` under a new id (the old id stops working).
@@ -67,7 +70,7 @@ public struct SessionService: Sendable {
         row.stage = stage
         row.lastSeenAt = clock.now()
         try await store.update(row)
-        return SessionState(token: token, csrfToken: csrf, holderID: row.holderID, stage: stage)
+        return SessionState(token: token, csrfToken: csrf, holderID: row.holderID, stage: stage, certificateFingerprint: row.certificateFingerprint)
     }
 
     /// Ends the session on the server.

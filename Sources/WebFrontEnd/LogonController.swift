@@ -27,6 +27,10 @@ struct LogonController {
     func showLogon(_ request: Request, context: BizDirectRequestContext) async throws -> Response {
         let presented = try await ra.logon.examine(certificateDER: context.peerCertificateDER, clientAddress: context.clientAddress)
         guard presented.check == .valid, let holder = presented.holder, let fingerprint = presented.fingerprint else {
+            if presented.check == .none, let remembered = request.cookies[Self.rememberCookie]?.value,
+               let problem = try await ra.logon.rememberedProblem(fingerprint: remembered) {
+                return explanation(problem, language: context.language)
+            }
             return explanation(presented.check, language: context.language)
         }
         if let wanted = request.uri.queryParameters["as"].map(String.init), !Self.matches(holder.role, wanted) {
@@ -121,9 +125,16 @@ struct LogonController {
     /// logon supersedes the older one.
     private func finishLogon(_ session: SessionState, holderID: UUID, serial: String?) async throws -> Response {
         if let serial { _ = try await ra.logon.supersedeOlderCertificates(holderID: holderID, presentedSerial: serial, certificates: ra.certificates) }
-        if try await ra.logon.mustChangePINs(holderID: holderID) { return try await advance(session, to: "changePIN", location: "/logon/change-pin") }
-        return try await advance(session, to: "complete", location: "/home")
+        var response = try await ra.logon.mustChangePINs(holderID: holderID)
+            ? try await advance(session, to: "changePIN", location: "/logon/change-pin")
+            : try await advance(session, to: "complete", location: "/home")
+        // Remember which certificate this browser logs on with, to explain its expiry later.
+        response.setCookie(Cookie(name: Self.rememberCookie, value: session.certificateFingerprint, maxAge: 2 * 366 * 86_400, path: "/logon",
+                                  secure: true, httpOnly: true, sameSite: .strict))
+        return response
     }
+
+    static let rememberCookie = "bizdirect_certificate"
 
     private func advance(_ session: SessionState, to stage: String, location: String) async throws -> Response {
         let stepped = try await ra.sessions.stepUp(token: session.token, to: stage)

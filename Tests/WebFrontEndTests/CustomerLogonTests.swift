@@ -112,6 +112,22 @@ struct CustomerLogonTests {
         #expect(events.filter { $0.action == "logon.pin" && $0.outcome == "denied:pin.wrong" }.count == 6)
     }
 
+    @Test("a browser that no longer offers its expired certificate is told it expired, from the certificate it last logged on with")
+    func rememberedExpiry() async throws {
+        let server = try await LiveServer.start(); defer { Task { await server.stop() } }
+        let credential = try await server.ra.enrolStaff()
+        let browser = try await LogonSiteTests.logOn(server, credential)
+        let remembered = try #require(browser.cookies["bizdirect_certificate"])
+        server.clock.advance(by: 366 * 86_400)
+        let none = try server.browser()          // the browser no longer sends the expired certificate
+        none.cookies["bizdirect_certificate"] = remembered
+        let page = try await none.get(server.logonURL + "/logon", headers: [("Accept-Language", "en")])
+        #expect(page.body.contains("data-problem=\"expired\"") && page.body.contains("expired on"))
+        none.cookies["bizdirect_certificate"] = String(repeating: "0", count: 64)
+        #expect(try await none.get(server.logonURL + "/logon").body.contains("data-problem=\"none\""))
+        await browser.close(); await none.close()
+    }
+
     @Test("a renewed certificate supersedes the old one at its first logon; renewal is refused after expiry")
     func renewal() async throws {
         let server = try await LiveServer.start(); defer { Task { await server.stop() } }
