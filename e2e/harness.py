@@ -41,11 +41,13 @@ class Server:
         self.data = workdir / "data"
         self.public_port, self.logon_port, self.http_port = ports or (free_port(), free_port(), free_port())
         self.binary = str(ROOT / ".build" / "debug" / "bizdirect")
-        self.common = ["--data", str(self.data)]
+        database = [a for a in self.extra_args if a.startswith("postgres")]
+        self.common = ["--data", str(self.data)] + (["--database-url", database[0]] if database else [])
         self.log = open(workdir / "server.log", "a")
         self.process = subprocess.Popen(
             [self.binary, "serve", *self.common, "--public-port", str(self.public_port), "--logon-port", str(self.logon_port),
-             "--http-port", str(self.http_port), "--host-name", "localhost", "--host-name", "127.0.0.1", *extra_args],
+             "--http-port", str(self.http_port), "--host-name", "localhost", "--host-name", "127.0.0.1",
+             *[a for a in self.extra_args if not a.startswith("postgres") and a != "--database-url"]],
             stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         self.public_url = f"https://localhost:{self.public_port}"
         self.logon_url = f"https://localhost:{self.logon_port}"
@@ -79,7 +81,8 @@ class Server:
     def restart(self, extra_args):
         """The same data folder and ports, new settings (e.g. a short certificate lifetime)."""
         self.close()
-        self.__init__(self.workdir, tuple(a for a in self.extra_args if a.startswith("--database-url") or a.startswith("postgres")) + tuple(extra_args),
+        database = tuple(a for a in self.extra_args if a.startswith("postgres"))
+        self.__init__(self.workdir, (("--database-url",) + database if database else ()) + tuple(extra_args),
                       ports=(self.public_port, self.logon_port, self.http_port))
 
     def close(self):

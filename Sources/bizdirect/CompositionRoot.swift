@@ -31,6 +31,7 @@ enum CompositionRoot {
         trusted certificate authority (Chrome/Edge: Settings > Privacy and security > Security > Manage certificates;
         Firefox: Settings > Privacy & Security > Certificates > View Certificates > Authorities > Import).
         """)
+        fflush(stdout)
     }
 }
 
