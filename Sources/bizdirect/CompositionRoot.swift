@@ -20,7 +20,8 @@ enum CompositionRoot {
     /// What an operator needs on start: URLs, the root fingerprint and how to trust the CA.
     static func printBanner(_ c: BizDirectConfiguration, ra: RegistrationAuthority) {
         let host = c.canonicalHost
-        print("""
+        // Written straight to the file descriptor: print() would sit in a buffer while serving.
+        FileHandle.standardOutput.write(Data("""
         BizDirect is starting\(ra.tlsMaterial.caCreated ? " (a new CA was created in \(c.caDirectory.path))" : "").
           Public site:             https://\(host):\(c.publicPort)/
           Certificate-logon site:  https://\(host):\(c.logonPort)/logon
@@ -30,8 +31,8 @@ enum CompositionRoot {
         To trust it, download \(c.publicationBaseURL)/ca/root-ca.der, check the fingerprint, and import it as a
         trusted certificate authority (Chrome/Edge: Settings > Privacy and security > Security > Manage certificates;
         Firefox: Settings > Privacy & Security > Certificates > View Certificates > Authorities > Import).
-        """)
-        fflush(stdout)
+
+        """.utf8))
     }
 }
 
