@@ -200,12 +200,17 @@ def acquire_in_browser(identity, playwright, server, workdir, kind, fields, shot
     return p12
 
 
+def staff_identity(server, workdir, name, pin, role):
+    """A staff member bootstrapped with the CLI, their certificate in their own NSS database."""
+    identity = Identity(workdir, role, server)
+    identity.import_pkcs12(make_staff_pkcs12(server, workdir, name, pin, role=role), "e2e-pass")
+    return identity
+
+
 def onboard_contract(playwright, server, workdir, shot=None):
     """Clerk records, supervisor approves; returns what the printed card and letter carry."""
-    supervisor = Identity(workdir, "supervisor", server)
-    supervisor.import_pkcs12(make_staff_pkcs12(server, workdir, "Ito", "boss123", role="supervisor"), "e2e-pass")
-    clerk = Identity(workdir, "clerk", server)
-    clerk.import_pkcs12(make_staff_pkcs12(server, workdir, "Kato", "clerk123", role="clerk"), "e2e-pass")
+    supervisor = staff_identity(server, workdir, "Ito", "boss123", "supervisor")
+    clerk = staff_identity(server, workdir, "Kato", "clerk123", "clerk")
     browser, page = log_on(clerk, playwright, server, "clerk123")
     page.goto(server.logon_url + "/branch/contracts/new")
     page.fill("#company", "山田商事株式会社")

@@ -46,9 +46,8 @@ struct AccountController {
 
     func showRenew(_ request: Request, context: BizDirectRequestContext) async throws -> Response {
         let user = try await gate.complete(request, context: context)
-        let table = Strings.table(context.language)
-        let label = user.holder.role == .administrator ? "acq.pin.administrator" : user.holder.role == .user ? "acq.pin.user" : "acq.pin.staff"
-        return renderer.page("renew", language: context.language, values: ["csrf": user.session.csrfToken, "pinLabel": table[label] ?? ""])
+        return renderer.page("renew", language: context.language,
+                      values: ["csrf": user.session.csrfToken, "pinLabel": Strings.pinLabel(user.holder.role, context.language)])
     }
 
     /// Issues the renewed certificate; the page builds the PKCS#12.

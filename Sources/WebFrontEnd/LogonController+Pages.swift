@@ -16,9 +16,7 @@ extension LogonController {
 
     /// The PIN form, labelled for the holder's role.
     func pinValues(_ holder: HolderSummary, csrf: String, language: Language) -> [String: Any] {
-        let table = Strings.table(language)
-        let label = holder.role == .administrator ? "acq.pin.administrator" : holder.role == .user ? "acq.pin.user" : "acq.pin.staff"
-        return ["csrf": csrf, "name": holder.name, "pinLabel": table[label] ?? ""]
+        ["csrf": csrf, "name": holder.name, "pinLabel": Strings.pinLabel(holder.role, language)]
     }
 
     func changeValues(_ holder: HolderSummary, csrf: String) -> [String: Any] {

@@ -1,13 +1,11 @@
 """onboarding: a clerk and a supervisor (two identities, two certificates, two NSS databases)
 onboard a contract; the supervisor approves it and prints the customer card and setup letter."""
-from harness import OUT, Identity, log_on, make_staff_pkcs12, screenshot
+from harness import OUT, log_on, screenshot, staff_identity
 
 
 def run(playwright, server, workdir):
-    supervisor = Identity(workdir, "supervisor", server)
-    supervisor.import_pkcs12(make_staff_pkcs12(server, workdir, "Ito", "boss123", role="supervisor"), "e2e-pass")
-    clerk = Identity(workdir, "clerk", server)
-    clerk.import_pkcs12(make_staff_pkcs12(server, workdir, "Kato", "clerk123", role="clerk"), "e2e-pass")
+    supervisor = staff_identity(server, workdir, "Ito", "boss123", "supervisor")
+    clerk = staff_identity(server, workdir, "Kato", "clerk123", "clerk")
 
     browser, page = log_on(clerk, playwright, server, "clerk123")
     page.click("#branch-console")

@@ -1,12 +1,11 @@
 """staff-acquisition: a supervisor bootstrapped by the CLI adds a clerk in the console; the clerk
 acquires a certificate in Chromium with the one-time code and PIN (key made in the browser,
 PKCS#12 built by the page), imports it with pk12util and logs on."""
-from harness import Identity, acquire_in_browser, log_on, make_staff_pkcs12, screenshot
+from harness import Identity, acquire_in_browser, log_on, screenshot, staff_identity
 
 
 def run(playwright, server, workdir):
-    supervisor = Identity(workdir, "supervisor", server)
-    supervisor.import_pkcs12(make_staff_pkcs12(server, workdir, "Ito", "boss123", role="supervisor"), "e2e-pass")
+    supervisor = staff_identity(server, workdir, "Ito", "boss123", "supervisor")
     browser, page = log_on(supervisor, playwright, server, "boss123")
     page.goto(server.logon_url + "/branch/staff/new")
     page.fill("#name", "加藤 花子")
