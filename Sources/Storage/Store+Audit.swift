@@ -26,6 +26,11 @@ extension Store {
     /// Appends several events, in order, with one read of the chain head and one insert.
     public func appendAudits(_ events: [AuditEvent], at time: Date) async throws {
         guard !events.isEmpty else { return }
+        // Reading the chain head and inserting must not interleave with another append: always
+        // inside a transaction (serialised on SQLite's connection, advisory-locked on PostgreSQL).
+        guard inTransaction else {
+            return try await transaction { try await $0.appendAudits(events, at: time) }
+        }
         if engine == .postgres {
             // Serialise appends so two transactions cannot fork the chain.
             try await sql.raw("SELECT pg_advisory_xact_lock(7301)").run()

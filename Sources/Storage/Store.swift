@@ -12,11 +12,20 @@ public struct Store: Sendable {
     /// The handle the methods run on.
     public let database: any Database
     let engine: StorageDatabase.Engine
+    /// True for a Store bound to a transaction.
+    var inTransaction = false
+
+    init(database: any Database, engine: StorageDatabase.Engine, inTransaction: Bool = false) {
+        self.database = database
+        self.engine = engine
+        self.inTransaction = inTransaction
+    }
 
     /// Runs `body` in one transaction.
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (Store) async throws -> T) async throws -> T {
-        try await database.transaction { tx in
-            try await body(Store(database: tx, engine: engine))
+        if inTransaction { return try await body(self) }
+        return try await database.transaction { tx in
+            try await body(Store(database: tx, engine: engine, inTransaction: true))
         }
     }
 

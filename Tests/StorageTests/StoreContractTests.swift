@@ -75,6 +75,22 @@ struct StoreContractTests {
         }
     }
 
+    @Test("50 concurrent audit appends keep one unbroken chain", arguments: TestEngine.available)
+    func concurrentAuditAppends(engine: TestEngine) async throws {
+        try await withStore(engine) { store in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<50 {
+                    group.addTask {
+                        try await store.appendAudit(AuditEvent(actor: "t", action: "concurrent", target: "\(index)", outcome: .allowed), at: Date())
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let result = try await store.verifyAuditChain()
+            #expect(result.count == 50 && result.isIntact, "\(result.problems)")
+        }
+    }
+
     @Test("sessions are found by token hash and deleted on the server", arguments: TestEngine.available)
     func sessions(engine: TestEngine) async throws {
         try await withStore(engine) { store in
