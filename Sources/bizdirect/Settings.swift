@@ -18,6 +18,9 @@ struct Settings: ParsableArguments {
     @Option(help: "Client certificate lifetime in seconds (env BIZDIRECT_CERTIFICATE_LIFETIME; default one year).") var certificateLifetime: Double?
     @Option(help: "CRL lifetime in seconds, at most 86400 (env BIZDIRECT_CRL_LIFETIME).") var crlLifetime: Double?
     @Option(help: "Wrong PINs before a lock, 3–10 (env BIZDIRECT_LOCKOUT_LIMIT; default 6).") var lockoutLimit: Int?
+    @Option(help: "Idle timeout in seconds for administrators and staff (env BIZDIRECT_STAFF_IDLE_TIMEOUT; default 900).") var staffIdleTimeout: Double?
+    @Option(help: "Idle timeout in seconds for users (env BIZDIRECT_USER_IDLE_TIMEOUT; default 1800).") var userIdleTimeout: Double?
+    @Option(help: "Absolute session lifetime in seconds (env BIZDIRECT_SESSION_TIMEOUT; default 43200).") var sessionTimeout: Double?
     @Option(help: "Users per contract (env BIZDIRECT_USER_LIMIT; default 99).") var userLimit: Int?
     @Option(help: "Secret-checking requests allowed per client address per minute (env BIZDIRECT_ATTEMPTS_PER_MINUTE; default 30).") var attemptsPerMinute: Int?
     @Option(help: "scrypt cost exponent, N = 2^value (env BIZDIRECT_SCRYPT_LOG_N; default 15).") var scryptLogN: Int?
@@ -48,6 +51,9 @@ struct Settings: ParsableArguments {
         c.certificateLifetime = try pick(certificateLifetime, "BIZDIRECT_CERTIFICATE_LIFETIME", { Double($0) }) ?? c.certificateLifetime
         c.crlLifetime = try pick(crlLifetime, "BIZDIRECT_CRL_LIFETIME", { Double($0) }) ?? c.crlLifetime
         c.lockoutLimit = try pick(lockoutLimit, "BIZDIRECT_LOCKOUT_LIMIT", { Int($0) }) ?? c.lockoutLimit
+        c.staffIdleTimeout = try pick(staffIdleTimeout, "BIZDIRECT_STAFF_IDLE_TIMEOUT", { Double($0) }) ?? c.staffIdleTimeout
+        c.userIdleTimeout = try pick(userIdleTimeout, "BIZDIRECT_USER_IDLE_TIMEOUT", { Double($0) }) ?? c.userIdleTimeout
+        c.sessionAbsoluteTimeout = try pick(sessionTimeout, "BIZDIRECT_SESSION_TIMEOUT", { Double($0) }) ?? c.sessionAbsoluteTimeout
         c.userLimit = try pick(userLimit, "BIZDIRECT_USER_LIMIT", { Int($0) }) ?? c.userLimit
         c.attemptsPerMinute = try pick(attemptsPerMinute, "BIZDIRECT_ATTEMPTS_PER_MINUTE", { Int($0) }) ?? c.attemptsPerMinute
         c.scryptLogN = try pick(scryptLogN, "BIZDIRECT_SCRYPT_LOG_N", { Int($0) }) ?? c.scryptLogN

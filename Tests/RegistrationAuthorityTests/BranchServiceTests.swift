@@ -157,6 +157,16 @@ struct BranchServiceTests {
         #expect(arrival.lowerBound.timeIntervalSince(sent.sentAt!) == 14 * 86_400 && arrival.upperBound.timeIntervalSince(sent.sentAt!) == 21 * 86_400)
         let view = try await b.ra.branch.view(contractID: contractID)
         #expect(view.cards.contains { $0.values["arrival"] != nil })
+        // The old grid no longer answers the card challenge; the new one does.
+        let cells = try await b.ra.cards.challenge(contractID: contractID)
+        let contract = OnboardedContract(contractID: contractID, card: oldCard, clerk: b.clerk, supervisor: b.supervisor)
+        await #expect(throws: BizDirectError.unauthenticated("pin.wrong", "")) {
+            _ = try await b.ra.acquireCredential(.administrator(contractID: contractID, cardAnswers: contract.answers(cells)),
+                                                 pin: contract.pin, confirmationPIN: contract.confirmationPIN)
+        }
+        let fresh = OnboardedContract(contractID: contractID, card: newCard, clerk: b.clerk, supervisor: b.supervisor)
+        _ = try await b.ra.acquireCredential(.administrator(contractID: contractID, cardAnswers: fresh.answers(cells)),
+                                             pin: contract.pin, confirmationPIN: contract.confirmationPIN)
         #expect(view.requests.first?.history.map { $0.values["action"] ?? "" } == ["recorded", "approved"])
     }
 }

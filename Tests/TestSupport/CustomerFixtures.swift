@@ -17,6 +17,14 @@ public struct OnboardedContract: Sendable {
     /// A clerk and a supervisor of the branch.
     public let clerk: StaffActor, supervisor: StaffActor
 
+    /// Makes the record of an onboarded contract.
+    public init(contractID: String, card: PrintableCard, clerk: StaffActor, supervisor: StaffActor) {
+        self.contractID = contractID
+        self.card = card
+        self.clerk = clerk
+        self.supervisor = supervisor
+    }
+
     /// The digits printed in `cell` (e.g. "C7").
     public func answer(_ cell: String) -> String {
         let row = CardGrid.rowLabels.firstIndex(of: String(cell.prefix(1)))!
