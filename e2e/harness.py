@@ -24,7 +24,7 @@ OUT = ROOT / "e2e" / "out"
 CHROMIUM = "/usr/bin/chromium"
 POLICY_DIR = pathlib.Path("/etc/chromium/policies/managed")
 POLICY_FILE = POLICY_DIR / "bizdirect-e2e.json"
-JOURNEYS = ["top-page", "certificate-logon", "onboarding", "staff-acquisition", "admin-logon", "user-logon", "locked", "faq", "faq-postgres"]
+JOURNEYS = ["top-page", "certificate-logon", "onboarding", "staff-acquisition", "admin-logon", "user-logon", "locked", "renewal", "faq", "faq-postgres"]
 
 
 def free_port():
@@ -41,13 +41,12 @@ class Server:
         self.data = workdir / "data"
         self.public_port, self.logon_port, self.http_port = ports or (free_port(), free_port(), free_port())
         self.binary = str(ROOT / ".build" / "debug" / "bizdirect")
-        database = [a for a in self.extra_args if a.startswith("postgres")]
-        self.common = ["--data", str(self.data)] + (["--database-url", database[0]] if database else [])
+        # Every command takes the same settings, so the CLI sees what the server sees.
+        self.common = ["--data", str(self.data), *self.extra_args]
         self.log = open(workdir / "server.log", "a")
         self.process = subprocess.Popen(
             [self.binary, "serve", *self.common, "--public-port", str(self.public_port), "--logon-port", str(self.logon_port),
-             "--http-port", str(self.http_port), "--host-name", "localhost", "--host-name", "127.0.0.1",
-             *[a for a in self.extra_args if not a.startswith("postgres") and a != "--database-url"]],
+             "--http-port", str(self.http_port), "--host-name", "localhost", "--host-name", "127.0.0.1"],
             stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         self.public_url = f"https://localhost:{self.public_port}"
         self.logon_url = f"https://localhost:{self.logon_port}"
