@@ -30,6 +30,15 @@ struct AdministratorServiceTests {
         }
     }
 
+    @Test("the number of users per contract is limited (configurable)")
+    func userLimit() async throws {
+        let server = try await LiveServer.start { $0.userLimit = 2 }; defer { Task { await server.stop() } }
+        let contract = try await server.ra.onboardContract()
+        try await server.ra.registerUser(contract, userID: "user01")
+        try await server.ra.registerUser(contract, userID: "user02")
+        await #expect(throws: BizDirectError.conflict("user.limit", "")) { try await server.ra.registerUser(contract, userID: "user03") }
+    }
+
     @Test("a wrong contract confirmation PIN refuses the change and counts towards the administrator's lock")
     func wrongConfirmationCounts() async throws {
         let server = try await LiveServer.start(); defer { Task { await server.stop() } }
