@@ -71,3 +71,9 @@ public enum CertificateCheck: Sendable, Equatable {
         return .valid
     }
 }
+
+/// How long an acquisition window stays open after onboarding, a re-issue or a registration.
+public enum AcquisitionPolicy {
+    /// 80 days, as the branch forms promise.
+    public static let window: TimeInterval = 80 * 86_400
+}

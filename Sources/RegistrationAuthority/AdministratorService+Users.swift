@@ -48,7 +48,7 @@ extension AdministratorService {
                 fresh.mustChangePIN = true
             case .reissue:
                 revoked = try await Self.revokeActive(fresh, tx: tx, reason: .superseded, at: now)
-                fresh.acquisitionOpenUntil = now.addingTimeInterval(Self.acquisitionWindow)
+                fresh.acquisitionOpenUntil = now.addingTimeInterval(AcquisitionPolicy.window)
             case .unlock:
                 fresh.lockedAt = nil
                 fresh.failureCount = 0

@@ -70,8 +70,6 @@ public struct AdministratorService: Sendable {
     let clock: any WallClock
     /// Users per contract.
     let userLimit: Int
-    /// How long a user's acquisition window stays open.
-    static let acquisitionWindow: TimeInterval = 80 * 86_400
 
     /// Checks the contract confirmation PIN that every sensitive change asks for; wrong answers
     /// count towards the administrator's lock.
@@ -136,7 +134,7 @@ public struct AdministratorService: Sendable {
             }
             let user = try await tx.insertHolder(role: .user, scope: contractID, loginID: userID, name: name, pinHash: pinHash,
                                                  confirmationPINHash: confirmationHash,
-                                                 acquisitionOpenUntil: now.addingTimeInterval(Self.acquisitionWindow), at: now)
+                                                 acquisitionOpenUntil: now.addingTimeInterval(AcquisitionPolicy.window), at: now)
             user.mustChangePIN = true
             try await tx.update(user)
             try await tx.appendAudit(AuditEvent(actor: actor, action: "user.register", target: "\(contractID)/\(userID)", outcome: .allowed,

@@ -28,7 +28,7 @@ extension BranchService {
             let administrator = try await tx.insertHolder(
                 role: .administrator, scope: contract.contractID, loginID: "admin", name: contract.administratorName,
                 pinHash: prepared?.contractPINHash, confirmationPINHash: prepared?.confirmationPINHash,
-                acquisitionOpenUntil: now.addingTimeInterval(Self.acquisitionWindow), at: now)
+                acquisitionOpenUntil: now.addingTimeInterval(AcquisitionPolicy.window), at: now)
             administrator.mustChangePIN = true
             try await tx.update(administrator)
             return try await newCard(contract, tx: tx, at: now, prepared: prepared)
@@ -47,7 +47,7 @@ extension BranchService {
             for certificate in try await tx.certificates(holderID: try administrator.requireID()) where certificate.status == "active" {
                 _ = try await tx.revokeCertificate(serial: certificate.serial, reason: RevocationReason.superseded.rawValue, at: now)
             }
-            administrator.acquisitionOpenUntil = now.addingTimeInterval(Self.acquisitionWindow)
+            administrator.acquisitionOpenUntil = now.addingTimeInterval(AcquisitionPolicy.window)
             try await tx.update(administrator)
             return nil
         case .cardReissue:
@@ -73,7 +73,7 @@ extension BranchService {
         return PrintableCard(contractID: contract.contractID, companyName: contract.companyName, administratorName: contract.administratorName,
                              cardNumber: cardNumber, grid: grid, initialContractPIN: prepared?.contractPIN,
                              initialConfirmationPIN: prepared?.confirmationPIN,
-                             acquisitionDeadline: prepared == nil ? nil : now.addingTimeInterval(Self.acquisitionWindow))
+                             acquisitionDeadline: prepared == nil ? nil : now.addingTimeInterval(AcquisitionPolicy.window))
     }
 
     /// Throws (and audits the refusal) unless `decision` allows.

@@ -13,8 +13,6 @@ public struct BranchService: Sendable {
     let vault: CardVault
     let clock: any WallClock
     let random: any RandomSource
-    /// How long an acquisition window stays open.
-    static let acquisitionWindow: TimeInterval = 80 * 86_400
 
     /// Registers a contract (pending until a supervisor approves) and its onboarding request.
     public func recordOnboarding(_ request: RecordOnboardingRequest, by staff: StaffActor) async throws -> (contractID: String, requestID: UUID) {

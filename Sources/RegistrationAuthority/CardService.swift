@@ -38,7 +38,7 @@ public struct CardService: Sendable {
             expected += Array(grid.cells[row][column].utf8)
             given += Array(TextNormaliser.normalise(answers[cell] ?? "").utf8)
         }
-        guard PINHasher.constantTimeEqual(expected, given) else { return false }
+        guard ConstantTime.equal(expected, given) else { return false }
         admin.cardChallenge = nil
         try await store.update(admin)
         return true

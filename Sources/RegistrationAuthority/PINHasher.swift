@@ -35,7 +35,7 @@ public struct PINHasher: Sendable {
         guard parts.count == 6, parts[0] == "scrypt", let n = Int(parts[1]), let r = Int(parts[2]), let p = Int(parts[3]),
               let salt = Data(base64Encoded: parts[4]), let expected = Data(base64Encoded: parts[5]) else { return false }
         let derived = try await derive(pin, salt: Array(salt), logN: n, r: r, p: p)
-        let same = Self.constantTimeEqual(derived, Array(expected))
+        let same = ConstantTime.equal(derived, Array(expected))
         return stored != nil && same
     }
 
@@ -58,11 +58,4 @@ public struct PINHasher: Sendable {
         Hex.encode(HMAC<SHA256>.authenticationCode(for: Array(TextNormaliser.normalise(secret).uppercased().utf8), using: SymmetricKey(data: pepper)))
     }
 
-    /// Compares two byte strings without an early exit.
-    public static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        var difference: UInt8 = 0
-        for i in a.indices { difference |= a[i] ^ b[i] }
-        return difference == 0
-    }
 }

@@ -20,7 +20,6 @@ public struct StaffService: Sendable {
     let clock: any WallClock
     let random: any RandomSource
     /// How long an acquisition code stays usable.
-    static let acquisitionWindow: TimeInterval = 80 * 86_400
 
     /// A supervisor adds a staff member in the console.
     public func addStaff(name: String, role: Role, pin: PIN, by staff: StaffActor) async throws -> NewStaffMember {
@@ -48,7 +47,7 @@ public struct StaffService: Sendable {
             let staffID = String(format: "S%04d", try await tx.staffCount() + 1)
             let holder = try await tx.insertHolder(role: role, scope: "bank", loginID: staffID, name: TextNormaliser.normalise(name),
                                                    pinHash: pinHash, acquisitionCodeHash: codeHash,
-                                                   acquisitionOpenUntil: now.addingTimeInterval(Self.acquisitionWindow), at: now)
+                                                   acquisitionOpenUntil: now.addingTimeInterval(AcquisitionPolicy.window), at: now)
             try await tx.appendAudit(AuditEvent(actor: actor, action: "staff.add", target: "\(staffID) \(role.rawValue)", outcome: .allowed), at: now)
             return NewStaffMember(staffID: staffID, holderID: try holder.requireID(), acquisitionCode: code)
         }

@@ -22,10 +22,7 @@ enum Forms {
 
     /// Refuses a form whose CSRF token does not match the session's (compared in constant time).
     static func requireCSRF(_ fields: [String: String], expected: String) throws {
-        let given = Array((fields["csrf"] ?? "").utf8), wanted = Array(expected.utf8)
-        var difference = given.count == wanted.count ? 0 : 1
-        for (a, b) in zip(given, wanted) { difference |= Int(a ^ b) }
-        guard difference == 0, !wanted.isEmpty else {
+        guard !expected.isEmpty, ConstantTime.equal(Array((fields["csrf"] ?? "").utf8), Array(expected.utf8)) else {
             throw BizDirectError.forbidden("csrf.invalid", "The form has expired. Please try again.")
         }
     }

@@ -56,7 +56,7 @@ struct ErrorPageMiddleware: RouterMiddleware {
             context.logger.notice("request refused", metadata: ["kind": "\(error.kind.rawValue)", "reason": "\(error.reason)", "at": "\(error.location)"])
             return errorPage(kind: error.kind, reason: error.reason, language: context.language)
         } catch let error as HTTPError {
-            let kind: BizDirectError.Kind = error.status == .notFound ? .notFound : error.status == .contentTooLarge ? .malformed : .malformed
+            let kind: BizDirectError.Kind = error.status == .notFound ? .notFound : .malformed
             return errorPage(kind: kind, reason: error.status == .contentTooLarge ? "request.tooLarge" : "-", language: context.language, status: error.status)
         } catch {
             context.logger.error("internal error", metadata: ["error": "\(String(reflecting: error))"])

@@ -39,8 +39,11 @@ struct BranchConsoleTests {
         #expect(view.body.contains("data-status=\"active\""))
         #expect(!view.body.contains(pin) && !view.body.contains("card-grid"), "the card and PINs are never shown again")
 
-        let search = try await clerk.get(server.logonURL + "/branch?q=\(contractID.prefix(10))0", headers: english)
-        #expect(search.body.contains("q-error") || search.body.contains(contractID), "a typo is refused next to the field, or matches")
+        var typo = Array(contractID)
+        typo[4] = typo[4] == "7" ? "8" : "7"          // one wrong digit: the check digit catches it
+        let search = try await clerk.get(server.logonURL + "/branch?q=\(String(typo))", headers: english)
+        #expect(search.body.contains("id=\"q-error\"") && search.body.contains("check digit"), "a typo is refused next to the field")
+        #expect(try await clerk.get(server.logonURL + "/branch?q=\(contractID)").body.contains("/branch/contracts/\(contractID)"))
         let byName = try await clerk.get(server.logonURL + "/branch?q=%E5%B1%B1%E7%94%B0")
         #expect(byName.body.contains(contractID))
         await clerk.close(); await supervisor.close()
