@@ -39,7 +39,7 @@ struct PublicationConformanceTests {
     func opensslVerify() async throws {
         guard let openssl = ExternalTool.find("openssl") else { _ = ExternalTool.skipNotice("openssl", "openssl verify"); return }
         let f = try await Self.fixture(); defer { f.directory.remove(); Task { await f.server.stop() } }
-        let result = try ExternalTool.run(openssl, ["verify", "-purpose", "sslclient", "-CAfile", f.path("root.pem"),
+        let result = try await ExternalTool.run(openssl, ["verify", "-purpose", "sslclient", "-CAfile", f.path("root.pem"),
                                                     "-untrusted", f.path("issuing.pem"), f.path("good.pem")])
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.contains("OK"))
@@ -49,12 +49,12 @@ struct PublicationConformanceTests {
     func opensslCRL() async throws {
         guard let openssl = ExternalTool.find("openssl") else { _ = ExternalTool.skipNotice("openssl", "openssl crl"); return }
         let f = try await Self.fixture(); defer { f.directory.remove(); Task { await f.server.stop() } }
-        let crl = try ExternalTool.run(openssl, ["crl", "-inform", "DER", "-in", f.path("crl.der"), "-CAfile", f.path("issuing.pem"), "-noout", "-verify"])
+        let crl = try await ExternalTool.run(openssl, ["crl", "-inform", "DER", "-in", f.path("crl.der"), "-CAfile", f.path("issuing.pem"), "-noout", "-verify"])
         #expect(crl.status == 0 && crl.output.contains("verify OK"), "\(crl.output)")
-        _ = try ExternalTool.run(openssl, ["crl", "-inform", "DER", "-in", f.path("crl.der"), "-out", f.path("crl.pem")])
-        let revoked = try ExternalTool.run(openssl, ["verify", "-crl_check", "-CAfile", f.path("chain.pem"), "-CRLfile", f.path("crl.pem"), f.path("revoked.pem")])
+        _ = try await ExternalTool.run(openssl, ["crl", "-inform", "DER", "-in", f.path("crl.der"), "-out", f.path("crl.pem")])
+        let revoked = try await ExternalTool.run(openssl, ["verify", "-crl_check", "-CAfile", f.path("chain.pem"), "-CRLfile", f.path("crl.pem"), f.path("revoked.pem")])
         #expect(revoked.status != 0 && revoked.output.contains("certificate revoked"), "\(revoked.output)")
-        let good = try ExternalTool.run(openssl, ["verify", "-crl_check", "-CAfile", f.path("chain.pem"), "-CRLfile", f.path("crl.pem"), f.path("good.pem")])
+        let good = try await ExternalTool.run(openssl, ["verify", "-crl_check", "-CAfile", f.path("chain.pem"), "-CRLfile", f.path("crl.pem"), f.path("good.pem")])
         #expect(good.status == 0, "\(good.output)")
     }
 
@@ -63,17 +63,17 @@ struct PublicationConformanceTests {
         guard let openssl = ExternalTool.find("openssl") else { _ = ExternalTool.skipNotice("openssl", "openssl ocsp"); return }
         let f = try await Self.fixture(); defer { f.directory.remove(); Task { await f.server.stop() } }
         let url = f.server.publicationURL + "/ocsp"
-        func ask(_ certificate: [String]) throws -> String {
-            let result = try ExternalTool.run(openssl, ["ocsp", "-issuer", f.path("issuing.pem"), "-CAfile", f.path("chain.pem"),
-                                                        "-url", url] + certificate + ["-resp_text"])
+        func ask(_ certificate: [String]) async throws -> String {
+            let result = try await ExternalTool.run(openssl, ["ocsp", "-issuer", f.path("issuing.pem"), "-CAfile", f.path("chain.pem"),
+                                                        "-url", url, "-timeout", "20"] + certificate + ["-resp_text"])
             return result.output
         }
-        let good = try ask(["-cert", f.path("good.pem")])
+        let good = try await ask(["-cert", f.path("good.pem")])
         #expect(good.contains("Response verify OK") && good.contains(": good"), "\(good)")
         #expect(good.contains("WARNING: no nonce") == false, "nonce must be echoed")
-        let revoked = try ask(["-cert", f.path("revoked.pem")])
+        let revoked = try await ask(["-cert", f.path("revoked.pem")])
         #expect(revoked.contains("Response verify OK") && revoked.contains(": revoked") && revoked.contains("Reason: keyCompromise"), "\(revoked)")
-        let unknown = try ask(["-serial", "0x1234567890abcdef"])
+        let unknown = try await ask(["-serial", "0x1234567890abcdef"])
         #expect(unknown.contains("Response verify OK") && unknown.contains(": unknown"), "\(unknown)")
     }
 
@@ -88,20 +88,20 @@ struct PublicationConformanceTests {
         defer { f.directory.remove(); Task { await f.server.stop() } }
         let ca = f.server.caDirectory.path
         for name in ["root-ca", "issuing-ca", "ocsp-responder", "tls-server"] {
-            let result = try ExternalTool.run(lintCert, ["lint", "-s", "ERROR", "\(ca)/\(name).cert.pem"])
+            let result = try await ExternalTool.run(lintCert, ["lint", "-s", "ERROR", "\(ca)/\(name).cert.pem"])
             #expect(result.status == 0 && result.output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(name): \(result.output)")
         }
         for name in ["good.pem", "revoked.pem"] {
-            let result = try ExternalTool.run(lintCert, ["lint", "-s", "ERROR", f.path(name)])
+            let result = try await ExternalTool.run(lintCert, ["lint", "-s", "ERROR", f.path(name)])
             #expect(result.status == 0 && result.output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(name): \(result.output)")
         }
-        let crl = try ExternalTool.run(lintCRL, ["lint", "-t", "CRL", "-p", "PKIX", "-s", "ERROR", f.path("crl.der")])
+        let crl = try await ExternalTool.run(lintCRL, ["lint", "-t", "CRL", "-p", "PKIX", "-s", "ERROR", f.path("crl.der")])
         #expect(crl.status == 0 && crl.output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "CRL: \(crl.output)")
         for certificate in ["good.pem", "revoked.pem"] {
-            _ = try ExternalTool.run(openssl, ["ocsp", "-issuer", f.path("issuing.pem"), "-cert", f.path(certificate), "-reqout", f.path("req.der"), "-no_nonce"])
+            _ = try await ExternalTool.run(openssl, ["ocsp", "-issuer", f.path("issuing.pem"), "-cert", f.path(certificate), "-reqout", f.path("req.der"), "-no_nonce"])
             let request = try [UInt8](Data(contentsOf: f.directory.url.appendingPathComponent("req.der")))
             try Data(await f.server.ra.certificates.respondOCSP(request)).write(to: f.directory.url.appendingPathComponent("resp.der"))
-            let ocsp = try ExternalTool.run(lintOCSP, ["lint", "-s", "ERROR", f.path("resp.der")])
+            let ocsp = try await ExternalTool.run(lintOCSP, ["lint", "-s", "ERROR", f.path("resp.der")])
             #expect(ocsp.status == 0 && ocsp.output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "OCSP: \(ocsp.output)")
         }
     }
@@ -113,11 +113,11 @@ struct PublicationConformanceTests {
             #expect(await f.server.ra.certificates.respondOCSP(body) == OCSPResponder.malformedResponse)
         }
         guard let curl = ExternalTool.find("curl") else { _ = ExternalTool.skipNotice("curl", "OCSP over HTTP"); return }
-        let result = try ExternalTool.run(curl, ["-s", "-o", f.path("m.der"), "-w", "%{http_code}", "--data-binary", "garbage",
+        let result = try await ExternalTool.run(curl, ["-s", "--max-time", "20", "-o", f.path("m.der"), "-w", "%{http_code}", "--data-binary", "garbage",
                                                  "-H", "Content-Type: application/ocsp-request", f.server.publicationURL + "/ocsp"])
         #expect(result.output == "200")
         #expect(try [UInt8](Data(contentsOf: f.directory.url.appendingPathComponent("m.der"))) == OCSPResponder.malformedResponse)
-        let get = try ExternalTool.run(curl, ["-s", "-o", "/dev/null", "-w", "%{http_code}", f.server.publicationURL + "/ocsp/%%%notbase64"])
+        let get = try await ExternalTool.run(curl, ["-s", "--max-time", "20", "-o", "/dev/null", "-w", "%{http_code}", f.server.publicationURL + "/ocsp/%%%notbase64"])
         #expect(get.output == "200")
     }
 }

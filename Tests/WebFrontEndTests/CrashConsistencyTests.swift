@@ -36,23 +36,25 @@ struct CrashConsistencyTests {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
+        // Never leave the server behind, whatever fails below.
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
         // Wait until the logon listener answers, then keep it writing (each logon attempt is audited).
         var ready = false
         for _ in 0..<100 where !ready {
             try await Task.sleep(for: .milliseconds(100))
-            ready = (try? ExternalTool.run(curl, ["-sk", "-o", "/dev/null", "-w", "%{http_code}", "https://127.0.0.1:\(logonPort)/logon"]).output) == "403"
+            ready = (try? await ExternalTool.run(curl, ["-sk", "--max-time", "10", "-o", "/dev/null", "-w", "%{http_code}", "https://127.0.0.1:\(logonPort)/logon"]).output) == "403"
         }
         try #require(ready, "the server did not start")
         let writers = (0..<4).map { _ in
             Task.detached {
                 for _ in 0..<200 where !Task.isCancelled {
-                    _ = try? ExternalTool.run(curl, ["-sk", "-o", "/dev/null", "https://127.0.0.1:\(logonPort)/logon"])
+                    _ = try? await ExternalTool.run(curl, ["-sk", "--max-time", "10", "-o", "/dev/null", "https://127.0.0.1:\(logonPort)/logon"])
                 }
             }
         }
         try await Task.sleep(for: .milliseconds(1500))
         kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        await ExternalTool.waitForExit(process)
         writers.forEach { $0.cancel() }
         for writer in writers { await writer.value }
 
