@@ -99,7 +99,7 @@ public struct AdministratorService: Sendable {
     /// The contract's recent security events: logons, failures, issuances, re-issues.
     public func recentEvents(_ administrator: AdministratorActor, limit: Int = 30) async throws -> [[String: String]] {
         try await store.recentAuditEvents(limit: limit, mentioning: administrator.contractID).map { event in
-            ["at": BranchService.stamp(Date(timeIntervalSince1970: Double(event.atMilliseconds) / 1000)), "actor": event.actor,
+            ["at": JapanTime.text(Date(timeIntervalSince1970: Double(event.atMilliseconds) / 1000), .stamp), "actor": event.actor,
              "action": event.action, "target": event.target, "outcome": event.outcome]
         }
     }

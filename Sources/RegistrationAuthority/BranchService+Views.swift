@@ -45,7 +45,7 @@ extension BranchService {
     public func pendingRequests() async throws -> [[String: String]] {
         try await store.pendingBranchRequests().map { r in
             ["id": r.id?.uuidString ?? "", "kind": r.kind, "contractID": r.contractID, "recordedBy": r.recordedBy,
-             "at": Self.stamp(r.createdAt), "lostCard": r.lostCard ? "lost" : ""]
+             "at": JapanTime.text(r.createdAt, .stamp), "lostCard": r.lostCard ? "lost" : ""]
         }
     }
 
@@ -59,9 +59,9 @@ extension BranchService {
         var certificates: [ContractView.Line] = []
         for holder in holders {
             for c in try await store.certificates(holderID: try holder.requireID()) {
-                certificates.append(.init(values: ["serial": c.serial, "holder": holder.loginID, "notBefore": Self.stamp(c.notBefore),
-                                                   "notAfter": Self.stamp(c.notAfter), "status": c.status,
-                                                   "revokedAt": c.revokedAt.map(Self.stamp) ?? ""]))
+                certificates.append(.init(values: ["serial": c.serial, "holder": holder.loginID, "notBefore": JapanTime.text(c.notBefore, .stamp),
+                                                   "notAfter": JapanTime.text(c.notAfter, .stamp), "status": c.status,
+                                                   "revokedAt": c.revokedAt.map { JapanTime.text($0, .stamp) } ?? ""]))
             }
         }
         let requests = try await store.branchRequests(contractID: contractID)
@@ -69,28 +69,28 @@ extension BranchService {
         return ContractView(
             contract: ["contractID": contractID, "company": contract.companyName, "branch": contract.branch,
                        "administrator": contract.administratorName, "status": contract.status,
-                       "locked": contract.lockedAt.map(Self.stamp) ?? "", "version": String(contract.version)],
+                       "locked": contract.lockedAt.map { JapanTime.text($0, .stamp) } ?? "", "version": String(contract.version)],
             holders: holders.map { h in
                 .init(values: ["loginID": h.loginID, "name": h.name, "role": h.role, "failures": String(h.failureCount),
-                               "locked": h.lockedAt.map(Self.stamp) ?? "", "acquisitionUntil": h.acquisitionOpenUntil.map(Self.stamp) ?? ""])
+                               "locked": h.lockedAt.map { JapanTime.text($0, .stamp) } ?? "", "acquisitionUntil": h.acquisitionOpenUntil.map { JapanTime.text($0, .stamp) } ?? ""])
             },
             certificates: certificates,
             cards: try await store.cards(contractID: contractID).map { card in
-                var values = ["number": card.cardNumber, "status": card.status, "issuedAt": Self.stamp(card.issuedAt),
-                              "sentAt": card.sentAt.map(Self.stamp) ?? "", "invalidatedAt": card.invalidatedAt.map(Self.stamp) ?? ""]
-                if let arrival = Self.expectedArrival(card) { values["arrival"] = "\(Self.day(arrival.lowerBound)) – \(Self.day(arrival.upperBound))" }
+                var values = ["number": card.cardNumber, "status": card.status, "issuedAt": JapanTime.text(card.issuedAt, .stamp),
+                              "sentAt": card.sentAt.map { JapanTime.text($0, .stamp) } ?? "", "invalidatedAt": card.invalidatedAt.map { JapanTime.text($0, .stamp) } ?? ""]
+                if let arrival = Self.expectedArrival(card) { values["arrival"] = "\(JapanTime.text(arrival.lowerBound, .day)) – \(JapanTime.text(arrival.upperBound, .day))" }
                 return .init(values: values)
             },
             requests: requests.map { r in
                 .init(values: ["id": r.id?.uuidString ?? "", "kind": r.kind, "status": r.status, "recordedBy": r.recordedBy,
-                               "decidedBy": r.decidedBy ?? "", "at": Self.stamp(r.createdAt), "lostCard": r.lostCard ? "lost" : "",
+                               "decidedBy": r.decidedBy ?? "", "at": JapanTime.text(r.createdAt, .stamp), "lostCard": r.lostCard ? "lost" : "",
                                "open": r.status == "recorded" ? "open" : ""],
                       history: history.filter { $0.requestID == r.id }.map { e in
-                          .init(values: ["at": Self.stamp(e.at), "staff": e.staffID, "action": e.action])
+                          .init(values: ["at": JapanTime.text(e.at, .stamp), "staff": e.staffID, "action": e.action])
                       })
             },
             audit: try await store.recentAuditEvents(limit: 50, mentioning: contractID).map { e in
-                .init(values: ["at": Self.stamp(Date(timeIntervalSince1970: Double(e.atMilliseconds) / 1000)), "actor": e.actor,
+                .init(values: ["at": JapanTime.text(Date(timeIntervalSince1970: Double(e.atMilliseconds) / 1000), .stamp), "actor": e.actor,
                                "action": e.action, "target": e.target, "outcome": e.outcome])
             })
     }
@@ -99,19 +99,5 @@ extension BranchService {
     public static func expectedArrival(_ card: CustomerCardModel) -> ClosedRange<Date>? {
         guard card.status == "sent", let sent = card.sentAt else { return nil }
         return sent.addingTimeInterval(14 * 86_400)...sent.addingTimeInterval(21 * 86_400)
-    }
-
-    static func stamp(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.timeZone = TimeZone(identifier: "Asia/Tokyo")
-        formatter.dateFormat = "yyyy-MM-dd HH:mm"
-        return formatter.string(from: date)
-    }
-
-    static func day(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.timeZone = TimeZone(identifier: "Asia/Tokyo")
-        formatter.dateFormat = "yyyy-MM-dd"
-        return formatter.string(from: date)
     }
 }

@@ -36,11 +36,7 @@ public struct PageRenderer: Sendable {
 
     /// Dates in Japan time, as customers read them.
     static func format(_ date: Date, language: Language) -> String {
-        let formatter = DateFormatter()
-        formatter.timeZone = TimeZone(identifier: "Asia/Tokyo")
-        formatter.locale = Locale(identifier: language == .ja ? "ja_JP" : "en_GB")
-        formatter.dateFormat = language == .ja ? "yyyy年M月d日 HH:mm" : "d MMM yyyy HH:mm 'JST'"
-        return formatter.string(from: date)
+        JapanTime.text(date, language == .ja ? .japanese : .english)
     }
 }
 
