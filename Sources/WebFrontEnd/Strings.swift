@@ -9,8 +9,14 @@ enum Strings {
 
     /// The table as nested dictionaries, so that templates can write `{{t.top.title}}`.
     static func nested(_ language: Language) -> [String: Any] {
-        nest(table(language))
+        language == .ja ? nestedJapanese : nestedEnglish
     }
+
+    // Built once per language rather than on every page render. `[String: Any]` is not Sendable,
+    // but these are constants: written once at first use (Swift's static initialisation is
+    // thread-safe) and only read afterwards.
+    nonisolated(unsafe) private static let nestedJapanese = nest(ja)
+    nonisolated(unsafe) private static let nestedEnglish = nest(en)
 
     private static func nest(_ flat: [String: String]) -> [String: Any] {
         var root: [String: Any] = [:]
