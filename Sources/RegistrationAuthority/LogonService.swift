@@ -134,10 +134,15 @@ public struct LogonService: Sendable {
 
     /// The audit actor name of a holder.
     static func actor(_ holder: HolderSummary) -> String {
-        switch holder.role {
-        case .administrator: "admin:\(holder.scope)"
-        case .user: "user:\(holder.scope)/\(holder.loginID)"
-        case .clerk, .supervisor: "staff:\(holder.loginID)"
+        actor(role: holder.role, scope: holder.scope, loginID: holder.loginID)
+    }
+
+    /// The audit actor name: "admin:CONTRACT", "user:CONTRACT/USER" or "staff:ID".
+    static func actor(role: Role, scope: String, loginID: String) -> String {
+        switch role {
+        case .administrator: "admin:\(scope)"
+        case .user: "user:\(scope)/\(loginID)"
+        case .clerk, .supervisor: "staff:\(loginID)"
         }
     }
 }

@@ -36,26 +36,47 @@ public struct SessionService: Sendable {
 
     /// Resumes the session for `token` if it is live and bound to the certificate presented
     /// (`certificateDER`). A session presented with another certificate, or none, is ended.
-    public func resume(token: String, certificateDER: [UInt8]?) async throws -> SessionState {
+    /// Every refusal is audited (unknown token, other certificate, timeout).
+    public func resume(token: String, certificateDER: [UInt8]?, clientAddress: String) async throws -> SessionState {
         let certificateFingerprint = certificateDER.map { Store.sha256Hex($0) }
         let hash = Store.sha256Hex(Array(token.utf8))
         guard let row = try await store.session(tokenHash: hash) else {
+            try await audit(nil, "session.missing", clientAddress: clientAddress, presentedFingerprint: certificateFingerprint)
             throw BizDirectError.unauthenticated("session.missing", "Your session has ended. Please log on again.")
         }
         guard row.certificateFingerprint == certificateFingerprint else {
             try await store.deleteSession(tokenHash: hash)
+            try await audit(row.holderID, "session.certificateMismatch", clientAddress: clientAddress, presentedFingerprint: certificateFingerprint)
             throw BizDirectError.forbidden("session.certificateMismatch", "This session belongs to another certificate. It has been ended; please close the browser and log on again.")
         }
         let now = clock.now()
         if case .deny(let reason) = SessionPolicy.evaluate(created: row.createdAt, lastSeen: row.lastSeenAt, now: now,
                                                            idleTimeout: row.idleTimeout, absoluteTimeout: absoluteTimeout) {
             try await store.deleteSession(tokenHash: hash)
+            try await audit(row.holderID, reason, clientAddress: clientAddress, presentedFingerprint: certificateFingerprint)
             throw BizDirectError.expired(reason, "Your session has timed out. Please log on again.")
         }
         row.lastSeenAt = now
         try await store.update(row)
         return SessionState(token: token, csrfToken: row.csrfToken, holderID: row.holderID, stage: row.stage,
                             certificateFingerprint: row.certificateFingerprint)
+    }
+
+    /// The holder logs off: the session ends on the server, and the audit chain says so.
+    public func logoff(_ session: SessionState, clientAddress: String) async throws {
+        try await end(token: session.token)
+        try await audit(session.holderID, nil, clientAddress: clientAddress, presentedFingerprint: session.certificateFingerprint,
+                        action: "session.logoff")
+    }
+
+    /// Appends a session decision to the audit chain: `denial` nil means allowed.
+    private func audit(_ holderID: UUID?, _ denial: String?, clientAddress: String, presentedFingerprint: String?,
+                       action: String = "session.resume") async throws {
+        let holder: HolderModel? = if let holderID { try await store.holder(id: holderID) } else { nil }
+        let actor = holder.map { LogonService.actor(role: Role(rawValue: $0.role) ?? .user, scope: $0.scope, loginID: $0.loginID) } ?? "anonymous"
+        let serial: String? = if let presentedFingerprint { try await store.certificate(fingerprint: presentedFingerprint)?.serial } else { nil }
+        try await store.appendAudit(AuditEvent(actor: actor, action: action, target: actor, outcome: denial.map { .denied($0) } ?? .allowed,
+                                               clientAddress: clientAddress, certificateSerial: serial ?? "-"), at: clock.now())
     }
 
     /// Moves the session to `stage` under a new id (the old id stops working).

@@ -158,7 +158,7 @@ struct LogonController {
     /// Destroys the session and tells the holder to close the browser.
     func logoff(_ request: Request, context: BizDirectRequestContext) async throws -> Response {
         let (session, _) = try await resumeForm(request, context: context)
-        try await ra.sessions.end(token: session.token)
+        try await ra.sessions.logoff(session, clientAddress: context.clientAddress)
         var response = message("logoff", language: context.language)
         response.setCookie(Cookie(name: SessionGate.cookieName, value: "", maxAge: 0, path: "/", secure: true, httpOnly: true, sameSite: .strict))
         return response

@@ -26,7 +26,7 @@ struct SessionGate {
         guard let token = request.cookies[Self.cookieName]?.value, !token.isEmpty else {
             throw BizDirectError.unauthenticated("session.missing", "No session.")
         }
-        return try await ra.sessions.resume(token: token, certificateDER: context.peerCertificateDER)
+        return try await ra.sessions.resume(token: token, certificateDER: context.peerCertificateDER, clientAddress: context.clientAddress)
     }
 
     /// A completed logon whose certificate is still valid and still the holder's.

@@ -81,11 +81,34 @@ struct LogonSiteTests {
         let stolen = try await thiefBrowser.get(server.logonURL + "/home")
         #expect(stolen.status == 403)
         #expect(!stolen.body.contains("Owner"))
+        let ownerLoginID = try #require(try await server.ra.store.holder(id: owner.holderID)).loginID
+        let refusal = try await server.ra.store.recentAuditEvents(limit: 5).first { $0.outcome == "denied:session.certificateMismatch" }
+        #expect(refusal?.action == "session.resume" && refusal?.actor == "staff:\(ownerLoginID)" && refusal?.certificateSerial == thief.serial,
+                "the replay is audited against the session's owner, naming the certificate that was presented")
         #expect(try await ownerBrowser.get(server.logonURL + "/home").status == 401, "the session was ended")
         let noCertificate = try server.browser()
         noCertificate.cookies = ownerBrowser.cookies
         #expect(try await noCertificate.get(server.logonURL + "/home").status == 401)
         for browser in [ownerBrowser, thiefBrowser, noCertificate] { await browser.close() }
+    }
+
+    @Test("logoff ends the session on the server, clears the cookie and is audited")
+    func logoff() async throws {
+        let server = try await LiveServer.start(); defer { Task { await server.stop() } }
+        let credential = try await server.ra.enrolStaff()
+        let browser = try await Self.logOn(server, credential)
+        let home = try await browser.get(server.logonURL + "/home")
+        let stale = browser.cookies
+        let result = try await browser.post(server.logonURL + "/logoff", form: ["csrf": try #require(home.field("csrf"))])
+        #expect(result.status == 200)
+        #expect(result.headers["Set-Cookie"].contains { $0.hasPrefix("bizdirect_session=;") && $0.contains("Max-Age=0") })
+        #expect(try await server.ra.sessions.count() == 0)
+        let event = try #require(try await server.ra.store.recentAuditEvents(limit: 1).first)
+        #expect(event.action == "session.logoff" && event.outcome == "allowed" && event.certificateSerial == credential.serial)
+        browser.cookies = stale
+        #expect(try await browser.get(server.logonURL + "/home").status == 401, "the old session id no longer works")
+        #expect(try await server.ra.store.recentAuditEvents(limit: 1).first?.outcome == "denied:session.missing")
+        await browser.close()
     }
 
     @Test("a POST without the CSRF token is refused before the PIN is checked")
@@ -110,6 +133,7 @@ struct LogonSiteTests {
         server.clock.advance(by: 15 * 60 + 1)
         let timedOut = try await idle.get(server.logonURL + "/home", headers: [("Accept-Language", "en")])
         #expect(timedOut.status == 401 && timedOut.body.contains("without activity"))
+        #expect(try await server.ra.store.recentAuditEvents(limit: 3).contains { $0.action == "session.resume" && $0.outcome == "denied:session.idleTimeout" })
 
         let busy = try await Self.logOn(server, credential)
         for _ in 0..<80 {           // every 10 minutes, past 12 hours: never idle
@@ -117,6 +141,7 @@ struct LogonSiteTests {
             let page = try await busy.get(server.logonURL + "/home")
             if page.status != 200 {
                 #expect(page.status == 401 && page.body.contains("ログオンから時間が経過したため"))
+                #expect(try await server.ra.store.recentAuditEvents(limit: 3).contains { $0.outcome == "denied:session.absoluteTimeout" })
                 await idle.close(); await busy.close()
                 return
             }
