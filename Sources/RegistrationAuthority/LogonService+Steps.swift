@@ -9,7 +9,8 @@ extension LogonService {
     public func verifyCard(holderID: UUID, answers: [String: String], cards: CardService, clientAddress: String,
                            certificateSerial: String) async throws {
         guard let holder = try await store.holder(id: holderID), Role(rawValue: holder.role) == .administrator else {
-            throw BizDirectError.forbidden("card.administratorOnly", "Only administrators answer the card challenge.")
+            try await refuse("card.administratorOnly", "Only administrators answer the card challenge.", actor: "anonymous",
+                             action: "logon.card", target: holderID.uuidString, clientAddress: clientAddress, certificateSerial: certificateSerial)
         }
         try await attempt(holder, action: "logon.card", clientAddress: clientAddress, certificateSerial: certificateSerial) {
             try await cards.check(contractID: holder.scope, answers: answers)
@@ -95,11 +96,14 @@ extension LogonService {
                       clientAddress: String) async throws -> IssuedCertificate {
         guard let holder = try await store.holder(id: holderID), let current = try await store.certificate(serial: presentedSerial),
               current.holderID == holderID else {
-            throw BizDirectError.forbidden("renewal.notYours", "Renew with your own current certificate.")
+            try await refuse("renewal.notYours", "Renew with your own current certificate.", actor: "anonymous", action: "renewal",
+                             target: presentedSerial, clientAddress: clientAddress, certificateSerial: presentedSerial)
         }
         guard current.revokedAt == nil, renewalOpen(notAfter: current.notAfter) else {
-            throw BizDirectError.forbidden(current.notAfter < clock.now() ? "renewal.expired" : "renewal.notYet",
-                                           "Renewal is possible from 40 days before expiry until the certificate expires.")
+            try await refuse(current.notAfter < clock.now() ? "renewal.expired" : "renewal.notYet",
+                             "Renewal is possible from 40 days before expiry until the certificate expires.",
+                             actor: Self.actor(try await summary(holder)), action: "renewal", target: presentedSerial,
+                             clientAddress: clientAddress, certificateSerial: presentedSerial)
         }
         try await attempt(holder, action: "renewal.pin", clientAddress: clientAddress, certificateSerial: presentedSerial) {
             try await hasher.verify(pin, against: holder.pinHash)

@@ -21,6 +21,9 @@ public struct PresentedCertificate: Sendable {
 
 /// What the web pages may show of a holder: no secret, no hash.
 public struct HolderSummary: Sendable {
+    /// How the audit chain names this holder.
+    public var auditName: String { LogonService.actor(role: role, scope: scope, loginID: loginID) }
+
     /// The holder's id.
     public let id: UUID
     /// Their role.
@@ -133,8 +136,14 @@ public struct LogonService: Sendable {
     }
 
     /// The audit actor name of a holder.
-    static func actor(_ holder: HolderSummary) -> String {
-        actor(role: holder.role, scope: holder.scope, loginID: holder.loginID)
+    static func actor(_ holder: HolderSummary) -> String { holder.auditName }
+
+    /// Appends a refusal to the audit chain, then throws it as `forbidden`.
+    func refuse(_ reason: String, _ detail: String, actor: String, action: String, target: String, clientAddress: String,
+                certificateSerial: String) async throws -> Never {
+        try await store.appendAudit(AuditEvent(actor: actor, action: action, target: target, outcome: .denied(reason),
+                                               clientAddress: clientAddress, certificateSerial: certificateSerial), at: clock.now())
+        throw BizDirectError.forbidden(reason, detail)
     }
 
     /// The audit actor name: "admin:CONTRACT", "user:CONTRACT/USER" or "staff:ID".

@@ -54,7 +54,7 @@ struct AccountController {
     func renew(_ request: Request, context: BizDirectRequestContext) async throws -> AcquisitionController.IssueReply {
         let user = try await gate.complete(request, context: context)
         let body = try await request.decode(as: RenewBody.self, context: context)
-        try Forms.requireCSRF(["csrf": body.csrf], expected: user.session.csrfToken)
+        try await gate.requireCSRF(["csrf": body.csrf], expected: user.session.csrfToken, request, context, by: user)
         let table = Strings.table(context.language)
         do {
             let issued = try await ra.logon.renew(holderID: user.holder.id, presentedSerial: user.presented.serial ?? "", pin: PIN(body.pin),

@@ -54,7 +54,7 @@ struct AcquisitionController {
     /// Administrators: after the contract ID, the form with the card cells to answer.
     func administratorChallenge(_ request: Request, context: BizDirectRequestContext) async throws -> Response {
         let fields = try await Forms.fields(request, limit: ra.configuration.maximumBodySize)
-        try requireFormCookie(request, token: fields["csrf"] ?? "")
+        try await requireFormCookie(request, token: fields["csrf"] ?? "", context: context)
         do {
             let contractID = try ContractID(parsing: fields["contractID"] ?? "").digits
             let cells = try await ra.cards.challenge(contractID: contractID)
@@ -74,7 +74,7 @@ struct AcquisitionController {
         do { body = try await request.decode(as: IssueBody.self, context: context) } catch {
             return failure("request.malformed", context.language)
         }
-        try requireFormCookie(request, token: body.csrf)
+        try await requireFormCookie(request, token: body.csrf, context: context)
         guard let csr = Data(base64Encoded: body.csr) else { return failure("csr.unreadable", context.language) }
         let holder: AcquireCertificateRequest.Holder
         switch body.kind {
@@ -112,7 +112,7 @@ struct AcquisitionController {
         return response
     }
 
-    private func requireFormCookie(_ request: Request, token: String) throws {
-        try Forms.requireCSRF(["csrf": token], expected: request.cookies[Self.formCookie]?.value ?? "")
+    private func requireFormCookie(_ request: Request, token: String, context: BizDirectRequestContext) async throws {
+        try await SessionGate(ra: ra).requireCSRF(["csrf": token], expected: request.cookies[Self.formCookie]?.value ?? "", request, context)
     }
 }

@@ -38,7 +38,7 @@ struct AdministratorController {
     /// Registers a user; confirmed with the contract confirmation PIN (wrong answers count).
     func createUser(_ request: Request, context: BizDirectRequestContext) async throws -> Response {
         let (user, fields) = try await gate.completeForm(request, context: context)
-        let administrator = try actor(user, context)
+        let administrator = try await actor(user, request, context)
         do {
             try await ra.administrators.registerUser(
                 RegisterUserRequest(contractID: administrator.contractID, userID: fields["userID"] ?? "", name: fields["name"] ?? "",
@@ -76,7 +76,7 @@ struct AdministratorController {
     /// Applies the chosen change, confirmed with the contract confirmation PIN.
     func changeUser(_ request: Request, context: BizDirectRequestContext) async throws -> Response {
         let (user, fields) = try await gate.completeForm(request, context: context)
-        let administrator = try actor(user, context)
+        let administrator = try await actor(user, request, context)
         let userID = try context.parameters.require("user")
         let change: UserChange
         switch fields["action"] {
@@ -109,11 +109,13 @@ struct AdministratorController {
 
     private func authenticate(_ request: Request, context: BizDirectRequestContext) async throws -> (Authenticated, AdministratorActor) {
         let user = try await gate.complete(request, context: context)
-        return (user, try actor(user, context))
+        return (user, try await actor(user, request, context))
     }
 
-    private func actor(_ user: Authenticated, _ context: BizDirectRequestContext) throws -> AdministratorActor {
-        guard user.holder.role == .administrator else { throw BizDirectError.forbidden("admin.only", "This page is for the contract's administrator.") }
+    private func actor(_ user: Authenticated, _ request: Request, _ context: BizDirectRequestContext) async throws -> AdministratorActor {
+        guard user.holder.role == .administrator else {
+            try await gate.refuse("admin.only", "This page is for the contract's administrator.", request, context, by: user)
+        }
         return AdministratorActor(holderID: user.holder.id, contractID: user.holder.scope, clientAddress: context.clientAddress,
                                   certificateSerial: user.presented.serial ?? "-")
     }

@@ -25,7 +25,7 @@ struct BranchController {
     /// Search, and the requests waiting for a supervisor.
     func home(_ request: Request, context: BizDirectRequestContext) async throws -> Response {
         let user = try await gate.complete(request, context: context)
-        _ = try user.staffActor(context)
+        _ = try await gate.staffActor(user, request, context)
         let query = request.uri.queryParameters["q"].map(String.init) ?? ""
         var values = base(user)
         values["query"] = query
@@ -43,7 +43,7 @@ struct BranchController {
 
     func newContract(_ request: Request, context: BizDirectRequestContext) async throws -> Response {
         let user = try await gate.complete(request, context: context)
-        _ = try user.staffActor(context)
+        _ = try await gate.staffActor(user, request, context)
         return renderer.page("branch-new-contract", language: context.language, values: base(user))
     }
 
@@ -53,7 +53,7 @@ struct BranchController {
         let form = RecordOnboardingRequest(companyName: fields["company"] ?? "", branch: fields["branch"] ?? "",
                                            administratorName: fields["administrator"] ?? "")
         do {
-            let made = try await ra.branch.recordOnboarding(form, by: try user.staffActor(context))
+            let made = try await ra.branch.recordOnboarding(form, by: try await gate.staffActor(user, request, context))
             return Response(status: .seeOther, headers: [.location: "/branch/contracts/\(made.contractID)"])
         } catch let error as BizDirectError where error.kind == .malformed {
             var values = base(user)
@@ -65,7 +65,7 @@ struct BranchController {
 
     func showContract(_ request: Request, context: BizDirectRequestContext) async throws -> Response {
         let user = try await gate.complete(request, context: context)
-        _ = try user.staffActor(context)
+        _ = try await gate.staffActor(user, request, context)
         let view = try await ra.branch.view(contractID: try context.parameters.require("contract"))
         var values = base(user)
         values["contract"] = labelled([view.contract], context.language)[0]
@@ -89,14 +89,14 @@ struct BranchController {
             throw BizDirectError.malformed("request.kind", "Choose a request type.")
         }
         _ = try await ra.branch.record(RecordBranchRequest(contractID: contract, kind: kind, lostCard: fields["lost"] == "yes"),
-                                       by: try user.staffActor(context))
+                                       by: try await gate.staffActor(user, request, context))
         return Response(status: .seeOther, headers: [.location: "/branch/contracts/\(contract)"])
     }
 
     func markCardSent(_ request: Request, context: BizDirectRequestContext) async throws -> Response {
         let (user, _) = try await gate.completeForm(request, context: context)
         let contract = try context.parameters.require("contract")
-        try await ra.branch.markCardSent(contractID: try ContractID(parsing: contract).digits, by: try user.staffActor(context))
+        try await ra.branch.markCardSent(contractID: try ContractID(parsing: contract).digits, by: try await gate.staffActor(user, request, context))
         return Response(status: .seeOther, headers: [.location: "/branch/contracts/\(contract)"])
     }
 
@@ -107,14 +107,14 @@ struct BranchController {
             throw BizDirectError.notFound("request.unknown", "This request does not exist.")
         }
         let approve = fields["decision"] == "approve"
-        let card = try await ra.branch.decide(DecideBranchRequest(requestID: id, approve: approve), by: try user.staffActor(context))
+        let card = try await ra.branch.decide(DecideBranchRequest(requestID: id, approve: approve), by: try await gate.staffActor(user, request, context))
         guard let card else { return Response(status: .seeOther, headers: [.location: "/branch"]) }
         return renderer.page("branch-card", language: context.language, values: CardPage.values(card, language: context.language, base: base(user)))
     }
 
     func newStaff(_ request: Request, context: BizDirectRequestContext) async throws -> Response {
         let user = try await gate.complete(request, context: context)
-        _ = try user.staffActor(context)
+        _ = try await gate.staffActor(user, request, context)
         return renderer.page("branch-staff-new", language: context.language, values: base(user))
     }
 
@@ -123,7 +123,7 @@ struct BranchController {
         let role = Role(rawValue: fields["role"] ?? "") ?? .clerk
         do {
             let member = try await ra.staff.addStaff(name: fields["name"] ?? "", role: role, pin: PIN(fields["pin"] ?? ""),
-                                                     by: try user.staffActor(context))
+                                                     by: try await gate.staffActor(user, request, context))
             var values = base(user)
             values["staffID"] = member.staffID
             values["code"] = member.acquisitionCode

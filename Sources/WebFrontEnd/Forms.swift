@@ -20,10 +20,9 @@ enum Forms {
         return fields
     }
 
-    /// Refuses a form whose CSRF token does not match the session's (compared in constant time).
-    static func requireCSRF(_ fields: [String: String], expected: String) throws {
-        guard !expected.isEmpty, ConstantTime.equal(Array((fields["csrf"] ?? "").utf8), Array(expected.utf8)) else {
-            throw BizDirectError.forbidden("csrf.invalid", "The form has expired. Please try again.")
-        }
+    /// Whether a form's CSRF token matches the session's (compared in constant time).
+    /// `SessionGate.requireCSRF` turns a mismatch into an audited refusal.
+    static func csrfMatches(_ fields: [String: String], expected: String) -> Bool {
+        !expected.isEmpty && ConstantTime.equal(Array((fields["csrf"] ?? "").utf8), Array(expected.utf8))
     }
 }

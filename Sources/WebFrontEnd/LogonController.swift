@@ -167,7 +167,7 @@ struct LogonController {
     private func resumeForm(_ request: Request, context: BizDirectRequestContext) async throws -> (SessionState, [String: String]) {
         let session = try await gate.resume(request, context: context)
         let fields = try await Forms.fields(request, limit: ra.configuration.maximumBodySize)
-        try Forms.requireCSRF(fields, expected: session.csrfToken)
+        try await gate.requireCSRF(fields, expected: session.csrfToken, request, context)
         return (session, fields)
     }
 

@@ -7,13 +7,6 @@ struct Authenticated {
     let session: SessionState
     let presented: PresentedCertificate
     let holder: HolderSummary
-
-    /// The acting staff member, for branch workflows.
-    func staffActor(_ context: BizDirectRequestContext) throws -> StaffActor {
-        guard holder.role.isStaff else { throw BizDirectError.forbidden("branch.staffOnly", "This page is for bank staff.") }
-        return StaffActor(holderID: holder.id, staffID: holder.loginID, role: holder.role, clientAddress: context.clientAddress,
-                          certificateSerial: presented.serial ?? "-")
-    }
 }
 
 /// Checks the session cookie against the certificate presented on every authenticated request.
@@ -45,8 +38,32 @@ struct SessionGate {
     func completeForm(_ request: Request, context: BizDirectRequestContext) async throws -> (Authenticated, [String: String]) {
         let authenticated = try await complete(request, context: context)
         let fields = try await Forms.fields(request, limit: ra.configuration.maximumBodySize)
-        try Forms.requireCSRF(fields, expected: authenticated.session.csrfToken)
+        try await requireCSRF(fields, expected: authenticated.session.csrfToken, request, context, by: authenticated)
         return (authenticated, fields)
+    }
+
+    /// Refuses, and audits, a form whose CSRF token does not match. `user` names the actor when known.
+    func requireCSRF(_ fields: [String: String], expected: String, _ request: Request, _ context: BizDirectRequestContext,
+                     by user: Authenticated? = nil) async throws {
+        guard !Forms.csrfMatches(fields, expected: expected) else { return }
+        try await refuse("csrf.invalid", "The form has expired. Please try again.", request, context, by: user)
+    }
+
+    /// The acting staff member, for branch workflows; anyone else is refused, and audited.
+    func staffActor(_ user: Authenticated, _ request: Request, _ context: BizDirectRequestContext) async throws -> StaffActor {
+        guard user.holder.role.isStaff else { try await refuse("branch.staffOnly", "This page is for bank staff.", request, context, by: user) }
+        return StaffActor(holderID: user.holder.id, staffID: user.holder.loginID, role: user.holder.role, clientAddress: context.clientAddress,
+                          certificateSerial: user.presented.serial ?? "-")
+    }
+
+    /// Turns a request away from the web front end itself (bad form token, wrong role): the refusal
+    /// goes into the audit chain with the path asked for, then shows as a page.
+    func refuse(_ reason: String, _ detail: String, _ request: Request, _ context: BizDirectRequestContext,
+                by user: Authenticated? = nil) async throws -> Never {
+        try await ra.audit(AuditEvent(actor: user?.holder.auditName ?? "anonymous", action: "web.request", target: request.uri.path,
+                                      outcome: .denied(reason), clientAddress: context.clientAddress,
+                                      certificateSerial: user?.presented.serial ?? "-"))
+        throw BizDirectError.forbidden(reason, detail)
     }
 
     /// The session cookie.

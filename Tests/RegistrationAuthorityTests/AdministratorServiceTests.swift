@@ -24,6 +24,7 @@ struct AdministratorServiceTests {
                                                                          pin: PIN("user1pin"), confirmationPIN: PIN("conf1pin")),
                                                      by: admin, confirmationPIN: PIN(contract.confirmationPIN))
         }
+        #expect(try await ra.store.recentAuditEvents(limit: 1).first?.outcome == "denied:admin.otherContract")
         await #expect(throws: BizDirectError.notFound("user.unknown", "")) {
             try await ra.administrators.change(userID: "taro01", .unlock, by: try await ra.administrator(of: other),
                                                confirmationPIN: PIN(other.confirmationPIN), certificates: ra.certificates)

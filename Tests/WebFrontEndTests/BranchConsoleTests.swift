@@ -59,5 +59,27 @@ struct BranchConsoleTests {
         let page = try await browser.get(server.logonURL + "/branch")
         #expect(page.status == 401, "no completed staff session")
         await browser.close()
+
+        // A customer administrator who has logged on completely is still refused, and the refusal is audited.
+        let contract = try await server.ra.onboardContract()
+        let administrator = try await AdministratorConsoleTests.administrator(server, contract)
+        let refused = try await administrator.get(server.logonURL + "/branch", headers: [("Accept-Language", "en")])
+        #expect(refused.status == 403 && refused.body.contains("for bank staff"), "\(refused.body)")
+        let event = try #require(try await server.ra.store.recentAuditEvents(limit: 1).first)
+        #expect(event.action == "web.request" && event.target == "/branch" && event.outcome == "denied:branch.staffOnly"
+                && event.actor == "admin:\(contract.contractID)")
+        await administrator.close()
+    }
+
+    @Test("bank staff cannot open a customer's administrator console")
+    func staffRefusedFromAdministratorConsole() async throws {
+        let server = try await LiveServer.start(); defer { Task { await server.stop() } }
+        let staff = try await server.ra.enrolStaff(role: .supervisor)
+        let browser = try await LogonSiteTests.logOn(server, staff)
+        let refused = try await browser.get(server.logonURL + "/admin")
+        #expect(refused.status == 403)
+        let event = try #require(try await server.ra.store.recentAuditEvents(limit: 1).first)
+        #expect(event.target == "/admin" && event.outcome == "denied:admin.only" && event.certificateSerial == staff.serial)
+        await browser.close()
     }
 }

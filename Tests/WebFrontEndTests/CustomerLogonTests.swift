@@ -154,6 +154,7 @@ struct CustomerLogonTests {
             _ = try await server.ra.logon.renew(holderID: old.holderID, presentedSerial: renewed.serialHex, pin: PIN("abc123"),
                                                 csr: try CertificateFixtures.csr(key: CertificateFixtures.p256().1), certificates: server.ra.certificates, clientAddress: "-")
         }
+        #expect(try await server.ra.store.recentAuditEvents(limit: 1).first.map { ($0.action, $0.outcome) } ?? ("", "") == ("renewal", "denied:renewal.expired"))
         await browser.close(); await newBrowser.close()
     }
 }

@@ -122,6 +122,8 @@ struct LogonSiteTests {
         let wrong = try await browser.post(server.logonURL + "/logon/pin", form: ["pin": "abc123", "csrf": "forged"])
         #expect(wrong.status == 403)
         #expect(try #require(try await server.ra.store.holder(id: credential.holderID)).failureCount == 0)
+        let refusals = try await server.ra.store.recentAuditEvents(limit: 2)
+        #expect(refusals.count == 2 && refusals.allSatisfy { $0.action == "web.request" && $0.target == "/logon/pin" && $0.outcome == "denied:csrf.invalid" })
         await browser.close()
     }
 
