@@ -74,9 +74,8 @@ public struct AcquisitionService: Sendable {
             try await secretsMatch(holder, request)
         }
         guard let until = holder.acquisitionOpenUntil, until > clock.now() else {
-            try await store.appendAudit(AuditEvent(actor: "anonymous", action: "acquisition", target: target, outcome: .denied("acquisition.closed"),
-                                                   clientAddress: request.clientAddress), at: clock.now())
-            throw BizDirectError.forbidden("acquisition.closed", "No certificate can be acquired now: ask for a re-issue first.")
+            try await store.refuse("acquisition.closed", "No certificate can be acquired now: ask for a re-issue first.", actor: "anonymous",
+                                   action: "acquisition", target: target, clientAddress: request.clientAddress, at: clock.now())
         }
         let issued = try await certificates.issueClosingWindow(checked, holderID: try holder.requireID(), actor: "acquisition:\(target)",
                                                                clientAddress: request.clientAddress)

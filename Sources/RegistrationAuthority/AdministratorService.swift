@@ -76,9 +76,9 @@ public struct AdministratorService: Sendable {
     public func confirm(_ administrator: AdministratorActor, confirmationPIN: PIN) async throws {
         guard let holder = try await store.holder(id: administrator.holderID), holder.scope == administrator.contractID,
               Role(rawValue: holder.role) == .administrator else {
-            try await logon.refuse("admin.only", "Only the contract's administrator can do this.", actor: administrator.auditName,
+            try await store.refuse("admin.only", "Only the contract's administrator can do this.", actor: administrator.auditName,
                                    action: "admin.confirm", target: administrator.contractID, clientAddress: administrator.clientAddress,
-                                   certificateSerial: administrator.certificateSerial)
+                                   certificateSerial: administrator.certificateSerial, at: clock.now())
         }
         try await logon.attempt(holder, action: "admin.confirm", clientAddress: administrator.clientAddress,
                                 certificateSerial: administrator.certificateSerial) {
@@ -109,9 +109,9 @@ public struct AdministratorService: Sendable {
     /// The administrator registers a user, confirmed with the contract confirmation PIN.
     public func registerUser(_ request: RegisterUserRequest, by administrator: AdministratorActor, confirmationPIN: PIN) async throws {
         guard (try? ContractID(parsing: request.contractID).digits) == administrator.contractID else {
-            try await logon.refuse("admin.otherContract", "You can manage only your own contract's users.", actor: administrator.auditName,
+            try await store.refuse("admin.otherContract", "You can manage only your own contract's users.", actor: administrator.auditName,
                                    action: "user.register", target: "\(request.contractID)/\(request.userID)",
-                                   clientAddress: administrator.clientAddress, certificateSerial: administrator.certificateSerial)
+                                   clientAddress: administrator.clientAddress, certificateSerial: administrator.certificateSerial, at: clock.now())
         }
         try await confirm(administrator, confirmationPIN: confirmationPIN)
         try await registerUser(request, actor: administrator.auditName, clientAddress: administrator.clientAddress)

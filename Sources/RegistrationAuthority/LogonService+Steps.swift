@@ -9,8 +9,8 @@ extension LogonService {
     public func verifyCard(holderID: UUID, answers: [String: String], cards: CardService, clientAddress: String,
                            certificateSerial: String) async throws {
         guard let holder = try await store.holder(id: holderID), Role(rawValue: holder.role) == .administrator else {
-            try await refuse("card.administratorOnly", "Only administrators answer the card challenge.", actor: "anonymous",
-                             action: "logon.card", target: holderID.uuidString, clientAddress: clientAddress, certificateSerial: certificateSerial)
+            try await store.refuse("card.administratorOnly", "Only administrators answer the card challenge.", actor: "anonymous",
+                             action: "logon.card", target: holderID.uuidString, clientAddress: clientAddress, certificateSerial: certificateSerial, at: clock.now())
         }
         try await attempt(holder, action: "logon.card", clientAddress: clientAddress, certificateSerial: certificateSerial) {
             try await cards.check(contractID: holder.scope, answers: answers)
@@ -96,14 +96,14 @@ extension LogonService {
                       clientAddress: String) async throws -> IssuedCertificate {
         guard let holder = try await store.holder(id: holderID), let current = try await store.certificate(serial: presentedSerial),
               current.holderID == holderID else {
-            try await refuse("renewal.notYours", "Renew with your own current certificate.", actor: "anonymous", action: "renewal",
-                             target: presentedSerial, clientAddress: clientAddress, certificateSerial: presentedSerial)
+            try await store.refuse("renewal.notYours", "Renew with your own current certificate.", actor: "anonymous", action: "renewal",
+                             target: presentedSerial, clientAddress: clientAddress, certificateSerial: presentedSerial, at: clock.now())
         }
         guard current.revokedAt == nil, renewalOpen(notAfter: current.notAfter) else {
-            try await refuse(current.notAfter < clock.now() ? "renewal.expired" : "renewal.notYet",
+            try await store.refuse(current.notAfter < clock.now() ? "renewal.expired" : "renewal.notYet",
                              "Renewal is possible from 40 days before expiry until the certificate expires.",
                              actor: Self.actor(try await summary(holder)), action: "renewal", target: presentedSerial,
-                             clientAddress: clientAddress, certificateSerial: presentedSerial)
+                             clientAddress: clientAddress, certificateSerial: presentedSerial, at: clock.now())
         }
         try await attempt(holder, action: "renewal.pin", clientAddress: clientAddress, certificateSerial: presentedSerial) {
             try await hasher.verify(pin, against: holder.pinHash)

@@ -138,14 +138,6 @@ public struct LogonService: Sendable {
     /// The audit actor name of a holder.
     static func actor(_ holder: HolderSummary) -> String { holder.auditName }
 
-    /// Appends a refusal to the audit chain, then throws it as `forbidden`.
-    func refuse(_ reason: String, _ detail: String, actor: String, action: String, target: String, clientAddress: String,
-                certificateSerial: String) async throws -> Never {
-        try await store.appendAudit(AuditEvent(actor: actor, action: action, target: target, outcome: .denied(reason),
-                                               clientAddress: clientAddress, certificateSerial: certificateSerial), at: clock.now())
-        throw BizDirectError.forbidden(reason, detail)
-    }
-
     /// The audit actor name: "admin:CONTRACT", "user:CONTRACT/USER" or "staff:ID".
     static func actor(role: Role, scope: String, loginID: String) -> String {
         switch role {

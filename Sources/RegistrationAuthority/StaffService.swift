@@ -24,9 +24,8 @@ public struct StaffService: Sendable {
     /// A supervisor adds a staff member in the console.
     public func addStaff(name: String, role: Role, pin: PIN, by staff: StaffActor) async throws -> NewStaffMember {
         if case .deny(let reason) = BranchPolicy.mayAddStaff(role: staff.role) {
-            try await store.appendAudit(AuditEvent(actor: staff.auditName, action: "staff.add", target: role.rawValue, outcome: .denied(reason),
-                                                   clientAddress: staff.clientAddress, certificateSerial: staff.certificateSerial), at: clock.now())
-            throw BizDirectError.forbidden(reason, "Only a supervisor can add staff.")
+            try await store.refuse(reason, "Only a supervisor can add staff.", actor: staff.auditName, action: "staff.add", target: role.rawValue,
+                                   clientAddress: staff.clientAddress, certificateSerial: staff.certificateSerial, at: clock.now())
         }
         return try await addStaff(name: name, role: role, pin: pin, actor: staff.auditName)
     }
