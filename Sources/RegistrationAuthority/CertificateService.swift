@@ -92,11 +92,14 @@ public struct CertificateService: Sendable {
     /// How long a revoked certificate stays on the CRL after its expiry.
     static let crlRetentionAfterExpiry: TimeInterval = 90 * 86_400
 
-    /// Makes and stores a new CRL with the next number.
+    /// Makes and stores a new CRL with the next number. Renewed certificates whose successor was
+    /// never used to log on are revoked (superseded) at their own expiry first, in the same transaction.
     public func publishCRL() async throws -> [UInt8] {
         let now = clock.now()
         return try await store.transaction { [crlBuilder] tx in
-            let number = (try await tx.currentCRL()?.number ?? 0) + 1
+            let previous = try await tx.currentCRL()
+            try await Self.supersedeRenewedAtExpiry(tx, expiredAfter: previous?.thisUpdate ?? .distantPast, by: now)
+            let number = (previous?.number ?? 0) + 1
             // Revoked certificates stay listed for a while after they expire (RFC 5280 allows
             // dropping them at expiry), so a relying party can still see that an old one was revoked.
             let entries = try await tx.revokedCertificates(notExpiredAt: now.addingTimeInterval(-Self.crlRetentionAfterExpiry)).map {
@@ -106,6 +109,19 @@ public struct CertificateService: Sendable {
             let der = try crlBuilder.make(number: number, entries: entries, now: now)
             try await tx.saveCRL(number: number, der: der, at: now)
             return der
+        }
+    }
+
+    /// A renewed certificate is superseded when its successor is first used to log on, or else at its
+    /// own expiry: this revokes, as of their expiry, the certificates that ran out since the last CRL
+    /// while their holder already had a newer one. Each CRL covers the time since the one before.
+    static func supersedeRenewedAtExpiry(_ tx: Store, expiredAfter start: Date, by now: Date) async throws {
+        for expired in try await tx.activeCertificates(expiredAfter: start.addingTimeInterval(-60), by: now) {
+            let holderCertificates = try await tx.certificates(holderID: expired.holderID)
+            guard holderCertificates.contains(where: { $0.notBefore > expired.notBefore }) else { continue }
+            guard try await tx.revokeCertificate(serial: expired.serial, reason: RevocationReason.superseded.rawValue, at: expired.notAfter) else { continue }
+            try await tx.appendAudit(AuditEvent(actor: "system:renewal", action: "certificate.revoke", target: expired.serial,
+                                                outcome: .allowed), at: now)
         }
     }
 

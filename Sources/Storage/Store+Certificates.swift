@@ -95,6 +95,12 @@ extension Store {
         return true
     }
 
+    /// Certificates still marked active whose validity ended after `start` and by `end`.
+    public func activeCertificates(expiredAfter start: Date, by end: Date) async throws -> [CertificateModel] {
+        try await CertificateModel.query(on: database).filter(\.$status == "active").filter(\.$notAfter > start)
+            .filter(\.$notAfter <= end).all()
+    }
+
     /// Every revoked certificate that has not yet expired, for the CRL.
     public func revokedCertificates(notExpiredAt time: Date) async throws -> [CertificateModel] {
         try await CertificateModel.query(on: database).filter(\.$status == "revoked").filter(\.$notAfter > time)

@@ -47,6 +47,35 @@ struct CertificateServiceTests {
         #expect(second.revocationReason == RevocationReason.keyCompromise.rawValue)
     }
 
+    @Test("a renewed certificate whose successor is never used is revoked as superseded at its own expiry")
+    func supersededAtExpiry() async throws {
+        let server = try await LiveServer.start()
+        defer { Task { await server.stop() } }
+        let renewing = try await server.ra.enrolStaff(name: "Renews")
+        let lapsing = try await server.ra.enrolStaff(name: "Lapses")
+        server.clock.advance(by: 330 * 86_400)
+        let renewed = try await server.ra.logon.renew(holderID: renewing.holderID, presentedSerial: renewing.serial, pin: PIN("abc123"),
+                                                      csr: try CertificateFixtures.csr(key: CertificateFixtures.p256().1),
+                                                      certificates: server.ra.certificates, clientAddress: "-")
+        _ = try await server.ra.certificates.publishCRL()
+        #expect(try await server.ra.store.certificate(serial: renewing.serial)?.status == "active", "still valid, successor not used yet")
+
+        server.clock.advance(by: 40 * 86_400)   // past the first certificate's one year
+        let crl = try await server.ra.certificates.currentCRL()
+        let old = try #require(try await server.ra.store.certificate(serial: renewing.serial))
+        #expect(old.status == "revoked" && old.revocationReason == RevocationReason.superseded.rawValue && old.revokedAt == old.notAfter)
+        #expect(try await server.ra.store.certificate(serial: renewed.serialHex)?.status == "active")
+        #expect(try await server.ra.store.certificate(serial: lapsing.serial)?.status == "active", "without a successor it simply expires")
+        func listed(_ serial: String) -> Bool {
+            let digits = Array(serial)
+            let bytes = stride(from: 0, to: digits.count - 1, by: 2).compactMap { UInt8(String(digits[$0...$0 + 1]), radix: 16) }
+            return !bytes.isEmpty && (0...(crl.count - bytes.count)).contains { Array(crl[$0..<($0 + bytes.count)]) == bytes }
+        }
+        #expect(listed(renewing.serial) && !listed(lapsing.serial))
+        let events = try await server.ra.store.recentAuditEvents(limit: 5, mentioning: renewing.serial)
+        #expect(events.contains { $0.actor == "system:renewal" && $0.action == "certificate.revoke" && $0.outcome == "allowed" })
+    }
+
     @Test("a new CRL with the next number is made after each revocation")
     func crlAfterRevocation() async throws {
         let server = try await LiveServer.start()
