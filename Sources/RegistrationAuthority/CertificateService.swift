@@ -97,9 +97,8 @@ public struct CertificateService: Sendable {
     public func publishCRL() async throws -> [UInt8] {
         let now = clock.now()
         return try await store.transaction { [crlBuilder] tx in
-            let previous = try await tx.currentCRL()
-            try await Self.supersedeRenewedAtExpiry(tx, expiredAfter: previous?.thisUpdate ?? .distantPast, by: now)
-            let number = (previous?.number ?? 0) + 1
+            let (number, previousThisUpdate) = try await tx.claimNextCRLNumber()
+            try await Self.supersedeRenewedAtExpiry(tx, expiredAfter: previousThisUpdate ?? .distantPast, by: now)
             // Revoked certificates stay listed for a while after they expire (RFC 5280 allows
             // dropping them at expiry), so a relying party can still see that an old one was revoked.
             let entries = try await tx.revokedCertificates(notExpiredAt: now.addingTimeInterval(-Self.crlRetentionAfterExpiry)).map {

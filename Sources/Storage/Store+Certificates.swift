@@ -117,6 +117,26 @@ extension Store {
         try await CRLModel.find(1, on: database)
     }
 
+    /// Claims the next CRL number. The UPDATE holds the CRL row's lock until the transaction ends,
+    /// so concurrent publishers (several revocations at once, several server processes) queue and
+    /// the numbers rise strictly (RFC 5280 §5.2.3). Run it first in the publishing transaction.
+    /// Returns the number and the previous CRL's thisUpdate (nil before the first CRL).
+    public func claimNextCRLNumber() async throws -> (number: Int, previousThisUpdate: Date?) {
+        try await sql.insert(into: CRLModel.schema).columns("id", "number", "der", "this_update")
+            .values(SQLBind(1), SQLBind(0), SQLBind(Data()), SQLBind(Date(timeIntervalSince1970: 0)))
+            .ignoringConflicts(with: "id").run()
+        struct Row: Decodable { let number: Int }
+        let rows = try await sql.update(CRLModel.schema)
+            .set(SQLIdentifier("number"), to: SQLRaw("number + 1"))
+            .where(SQLIdentifier("id"), .equal, SQLBind(1))
+            .returning(SQLIdentifier("number"))
+            .all(decoding: Row.self)
+        guard let number = rows.first?.number else {
+            throw BizDirectError.internal("crl.number", "The CRL number could not be claimed.")
+        }
+        return (number, number > 1 ? try await currentCRL()?.thisUpdate : nil)
+    }
+
     /// Saves a new CRL as the current one.
     public func saveCRL(number: Int, der: [UInt8], at time: Date) async throws {
         let row = try await currentCRL() ?? { let r = CRLModel(); r.id = 1; return r }()

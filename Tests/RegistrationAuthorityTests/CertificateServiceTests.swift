@@ -66,14 +66,35 @@ struct CertificateServiceTests {
         #expect(old.status == "revoked" && old.revocationReason == RevocationReason.superseded.rawValue && old.revokedAt == old.notAfter)
         #expect(try await server.ra.store.certificate(serial: renewed.serialHex)?.status == "active")
         #expect(try await server.ra.store.certificate(serial: lapsing.serial)?.status == "active", "without a successor it simply expires")
-        func listed(_ serial: String) -> Bool {
-            let digits = Array(serial)
-            let bytes = stride(from: 0, to: digits.count - 1, by: 2).compactMap { UInt8(String(digits[$0...$0 + 1]), radix: 16) }
-            return !bytes.isEmpty && (0...(crl.count - bytes.count)).contains { Array(crl[$0..<($0 + bytes.count)]) == bytes }
-        }
-        #expect(listed(renewing.serial) && !listed(lapsing.serial))
+        #expect(Self.crl(crl, lists: renewing.serial) && !Self.crl(crl, lists: lapsing.serial))
         let events = try await server.ra.store.recentAuditEvents(limit: 5, mentioning: renewing.serial)
         #expect(events.contains { $0.actor == "system:renewal" && $0.action == "certificate.revoke" && $0.outcome == "allowed" })
+    }
+
+    /// Whether the DER of a CRL holds a serial's bytes.
+    static func crl(_ der: [UInt8], lists serial: String) -> Bool {
+        let digits = Array(serial)
+        let bytes = stride(from: 0, to: digits.count - 1, by: 2).compactMap { UInt8(String(digits[$0...$0 + 1]), radix: 16) }
+        return !bytes.isEmpty && der.count >= bytes.count && (0...(der.count - bytes.count)).contains { Array(der[$0..<($0 + bytes.count)]) == bytes }
+    }
+
+    @Test("concurrent revocations each publish a CRL with its own, strictly rising number, the last listing all")
+    func concurrentRevocations() async throws {
+        let server = try await LiveServer.start()
+        defer { Task { await server.stop() } }
+        _ = try await server.ra.certificates.currentCRL()
+        let before = try #require(try await server.ra.store.currentCRL()).number
+        var credentials: [Credential] = []
+        for index in 0..<12 { credentials.append(try await server.ra.enrolStaff(name: "Staff \(index)")) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for credential in credentials {
+                group.addTask { try await server.ra.certificates.revoke(serial: credential.serial, reason: .keyCompromise, actor: "test") }
+            }
+            try await group.waitForAll()
+        }
+        let after = try #require(try await server.ra.store.currentCRL())
+        #expect(after.number == before + 12, "one number per revocation, none reused")
+        #expect(credentials.allSatisfy { Self.crl(Array(after.der), lists: $0.serial) })
     }
 
     @Test("a new CRL with the next number is made after each revocation")
