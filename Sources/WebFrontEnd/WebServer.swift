@@ -25,7 +25,7 @@ public struct WebServer: Sendable {
         self.onListening = onListening
     }
 
-    /// Builds the three applications, ready to run in a service group.
+    /// Builds the three applications and the CRL refresher, ready to run in a service group.
     public func services() async throws -> [any Service] {
         let config = ra.configuration
         let host = config.canonicalHost
@@ -54,6 +54,7 @@ public struct WebServer: Sendable {
             application(publicRouter, port: config.publicPort, server: try .tls(tlsConfiguration: serverTLS(clientCertificates: false)), .publicSite),
             application(logonRouter, port: config.logonPort, server: try .tls(configuration: logonTLS()), .logonSite),
             application(publicationRouter, port: config.httpPort, server: .http1(), .publication),
+            CRLRefresher(ra: ra, logger: logger),
         ]
     }
 

@@ -97,6 +97,21 @@ struct CertificateServiceTests {
         #expect(credentials.allSatisfy { Self.crl(Array(after.der), lists: $0.serial) })
     }
 
+    @Test("the server re-makes the CRL by itself once half its lifetime has passed")
+    func crlRefreshedWithoutRequests() async throws {
+        let server = try await LiveServer.start { $0.crlLifetime = 60 }     // the refresher looks every 3.75 s
+        defer { Task { await server.stop() } }
+        _ = try await server.ra.certificates.currentCRL()
+        let first = try #require(try await server.ra.store.currentCRL()).number
+        server.clock.advance(by: 31)
+        var number = first
+        for _ in 0..<60 where number == first {        // bounded: at most 15 s
+            try await Task.sleep(for: .milliseconds(250))
+            number = try await server.ra.store.currentCRL()?.number ?? first
+        }
+        #expect(number == first + 1, "a new CRL was published with nobody asking for it")
+    }
+
     @Test("a new CRL with the next number is made after each revocation")
     func crlAfterRevocation() async throws {
         let server = try await LiveServer.start()
