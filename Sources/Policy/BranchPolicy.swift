@@ -22,4 +22,10 @@ public enum BranchPolicy {
     public static func mayAddStaff(role: Role) -> Decision {
         role == .supervisor ? .allow : .deny("request.supervisorOnly")
     }
+
+    /// A supervisor unlocks or re-issues for another staff member, never for themselves.
+    public static func mayManageStaff(role: Role, actorID: String, targetID: String) -> Decision {
+        guard role == .supervisor else { return .deny("request.supervisorOnly") }
+        return actorID == targetID ? .deny("staff.self") : .allow
+    }
 }

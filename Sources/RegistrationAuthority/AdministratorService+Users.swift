@@ -47,13 +47,12 @@ extension AdministratorService {
                 fresh.confirmationPINHash = prepared?.1
                 fresh.mustChangePIN = true
             case .reissue:
-                revoked = try await Self.revokeActive(fresh, tx: tx, reason: .superseded, at: now)
+                revoked = try await tx.revokeActiveCertificates(holderID: try fresh.requireID(), reason: RevocationReason.superseded.rawValue, at: now)
                 fresh.acquisitionOpenUntil = now.addingTimeInterval(AcquisitionPolicy.window)
             case .unlock:
-                fresh.lockedAt = nil
-                fresh.failureCount = 0
+                fresh.releaseLock()
             case .delete:
-                revoked = try await Self.revokeActive(fresh, tx: tx, reason: .cessationOfOperation, at: now)
+                revoked = try await tx.revokeActiveCertificates(holderID: try fresh.requireID(), reason: RevocationReason.cessationOfOperation.rawValue, at: now)
                 // The row stays (the audit trail names it) and its user ID stays reserved.
                 fresh.acquisitionOpenUntil = nil
                 fresh.pinHash = nil
@@ -76,15 +75,6 @@ extension AdministratorService {
             throw BizDirectError.malformed(reason, "A PIN has 6 to 12 letters and digits, with at least one of each; the two PINs must differ.")
         }
         return (try await hasher.hash(pin), try await hasher.hash(confirmation))
-    }
-
-    private static func revokeActive(_ holder: HolderModel, tx: Store, reason: RevocationReason, at now: Date) async throws -> [String] {
-        var serials: [String] = []
-        for certificate in try await tx.certificates(holderID: try holder.requireID()) where certificate.status == "active" {
-            _ = try await tx.revokeCertificate(serial: certificate.serial, reason: reason.rawValue, at: now)
-            serials.append(certificate.serial)
-        }
-        return serials
     }
 
     private static func name(_ change: UserChange) -> String {

@@ -49,17 +49,28 @@ public struct AdministratorActor: Sendable {
 }
 
 /// One user as the administrator's list shows them.
-public struct UserLine: Sendable {
-    /// User ID.
-    public let userID: String
+public struct HolderLine: Sendable {
+    /// User ID, or staff ID.
+    public let loginID: String
     /// Name.
     public let name: String
+    /// Role.
+    public let role: Role
     /// active, locked or awaitingAcquisition.
     public let status: String
     /// Current certificate serial, if any.
     public let serial: String?
     /// Its expiry.
     public let notAfter: Date?
+
+    /// The line for a holder: locked (itself, or its whole contract), else active with a current
+    /// certificate, else awaiting acquisition.
+    static func of(_ holder: HolderModel, contractLocked: Bool = false, store: Store) async throws -> HolderLine {
+        let current = try await store.certificates(holderID: try holder.requireID()).first { $0.status == "active" }
+        let status = holder.lockedAt != nil || contractLocked ? "locked" : current == nil ? "awaitingAcquisition" : "active"
+        return HolderLine(loginID: holder.loginID, name: holder.name, role: Role(rawValue: holder.role) ?? .user, status: status,
+                          serial: current?.serial, notAfter: current?.notAfter)
+    }
 }
 
 /// The administrator's work on their contract's users.
@@ -87,13 +98,11 @@ public struct AdministratorService: Sendable {
     }
 
     /// The contract's users with their status and current certificate.
-    public func users(_ administrator: AdministratorActor) async throws -> [UserLine] {
+    public func users(_ administrator: AdministratorActor) async throws -> [HolderLine] {
         let contractLocked = try await store.contract(administrator.contractID)?.lockedAt != nil
-        var lines: [UserLine] = []
+        var lines: [HolderLine] = []
         for user in try await store.holders(scope: administrator.contractID) where user.role == Role.user.rawValue && user.deletedAt == nil {
-            let current = try await store.certificates(holderID: try user.requireID()).first { $0.status == "active" }
-            let status = user.lockedAt != nil || contractLocked ? "locked" : current == nil ? "awaitingAcquisition" : "active"
-            lines.append(UserLine(userID: user.loginID, name: user.name, status: status, serial: current?.serial, notAfter: current?.notAfter))
+            lines.append(try await HolderLine.of(user, contractLocked: contractLocked, store: store))
         }
         return lines
     }

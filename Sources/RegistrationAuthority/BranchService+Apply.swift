@@ -35,8 +35,7 @@ extension BranchService {
         case .lockRelease:
             contract.lockedAt = nil
             for holder in try await tx.holders(scope: contract.contractID) {
-                holder.lockedAt = nil
-                holder.failureCount = 0
+                holder.releaseLock()
                 try await tx.update(holder)
             }
             return nil
@@ -44,9 +43,7 @@ extension BranchService {
             guard let administrator = try await tx.holder(scope: contract.contractID, loginID: "admin") else {
                 throw BizDirectError.notFound("contract.noAdministrator", "This contract has no administrator.")
             }
-            for certificate in try await tx.certificates(holderID: try administrator.requireID()) where certificate.status == "active" {
-                _ = try await tx.revokeCertificate(serial: certificate.serial, reason: RevocationReason.superseded.rawValue, at: now)
-            }
+            _ = try await tx.revokeActiveCertificates(holderID: try administrator.requireID(), reason: RevocationReason.superseded.rawValue, at: now)
             administrator.acquisitionOpenUntil = now.addingTimeInterval(AcquisitionPolicy.window)
             try await tx.update(administrator)
             return nil

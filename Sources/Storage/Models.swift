@@ -46,6 +46,14 @@ public final class HolderModel: Model, @unchecked Sendable {
     public init() {}
 }
 
+extension HolderModel {
+    /// Releases the PIN lock and clears the failure counter (saved with the next update).
+    public func releaseLock() {
+        lockedAt = nil
+        failureCount = 0
+    }
+}
+
 /// A certificate the CA issued.
 public final class CertificateModel: Model, @unchecked Sendable {
     public static let schema = "certificates"

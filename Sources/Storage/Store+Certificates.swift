@@ -95,6 +95,16 @@ extension Store {
         return true
     }
 
+    /// Revokes every active certificate of a holder (re-issue, deletion). Returns their serials.
+    public func revokeActiveCertificates(holderID: UUID, reason: Int, at time: Date) async throws -> [String] {
+        var serials: [String] = []
+        for certificate in try await certificates(holderID: holderID) where certificate.status == "active" {
+            _ = try await revokeCertificate(serial: certificate.serial, reason: reason, at: time)
+            serials.append(certificate.serial)
+        }
+        return serials
+    }
+
     /// Certificates still marked active whose validity ended after `start` and by `end`.
     public func activeCertificates(expiredAfter start: Date, by end: Date) async throws -> [CertificateModel] {
         try await CertificateModel.query(on: database).filter(\.$status == "active").filter(\.$notAfter > start)

@@ -23,7 +23,7 @@ struct AdministratorController {
         let table = Strings.table(context.language)
         var values = base(user)
         values["users"] = try await ra.administrators.users(administrator).map { line in
-            ["userID": line.userID, "name": line.name, "status": line.status, "statusName": table["user.status.\(line.status)"] ?? line.status,
+            ["userID": line.loginID, "name": line.name, "status": line.status, "statusName": table["user.status.\(line.status)"] ?? line.status,
              "serial": line.serial ?? "", "expiry": line.notAfter.map { PageRenderer.format($0, language: context.language) } ?? ""]
         }
         values["events"] = try await ra.administrators.recentEvents(administrator)
@@ -65,11 +65,11 @@ struct AdministratorController {
     func showUser(_ request: Request, context: BizDirectRequestContext) async throws -> Response {
         let (user, administrator) = try await authenticate(request, context: context)
         let userID = try context.parameters.require("user")
-        guard let line = try await ra.administrators.users(administrator).first(where: { $0.userID == userID }) else {
+        guard let line = try await ra.administrators.users(administrator).first(where: { $0.loginID == userID }) else {
             throw BizDirectError.notFound("user.unknown", "Your contract has no user with this ID.")
         }
         var values = base(user)
-        values["user"] = ["userID": line.userID, "name": line.name, "locked": line.status == "locked"] as [String: Any]
+        values["user"] = ["userID": line.loginID, "name": line.name, "locked": line.status == "locked"] as [String: Any]
         return renderer.page("admin-user", language: context.language, values: values)
     }
 

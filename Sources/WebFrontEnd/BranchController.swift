@@ -20,6 +20,8 @@ struct BranchController {
         router.post("/branch/requests/:request/decision", use: decide)
         router.get("/branch/staff/new", use: newStaff)
         router.post("/branch/staff", use: createStaff)
+        router.get("/branch/staff", use: staffList)
+        router.post("/branch/staff/:staff", use: changeStaff)
     }
 
     /// Search, and the requests waiting for a supervisor.
@@ -125,7 +127,8 @@ struct BranchController {
             let member = try await ra.staff.addStaff(name: fields["name"] ?? "", role: role, pin: PIN(fields["pin"] ?? ""),
                                                      by: try await gate.staffActor(user, request, context))
             var values = base(user)
-            values["staffID"] = member.staffID
+            values["heading"] = Strings.table(context.language)["branch.staffAdded"] ?? ""
+            values["newStaffID"] = member.staffID
             values["code"] = member.acquisitionCode
             return renderer.page("branch-staff-added", language: context.language, values: values)
         } catch let error as BizDirectError where error.kind == .malformed {
@@ -133,6 +136,38 @@ struct BranchController {
             values["error"] = message(error, context.language)
             return renderer.page("branch-staff-new", language: context.language, status: .badRequest, values: values)
         }
+    }
+
+    /// The staff list; supervisors also see unlock and re-issue for the others.
+    func staffList(_ request: Request, context: BizDirectRequestContext) async throws -> Response {
+        let user = try await gate.complete(request, context: context)
+        let actor = try await gate.staffActor(user, request, context)
+        let table = Strings.table(context.language)
+        var values = base(user)
+        values["members"] = try await ra.staff.members().map { line -> [String: Any] in
+            ["staffID": line.loginID, "name": line.name, "role": table["role.\(line.role.rawValue)"] ?? line.role.rawValue,
+             "status": line.status, "statusName": table["user.status.\(line.status)"] ?? line.status, "serial": line.serial ?? "",
+             "expiry": line.notAfter.map { PageRenderer.format($0, language: context.language) } ?? "",
+             "manage": actor.role == .supervisor && line.loginID != actor.staffID, "locked": line.status == "locked"]
+        }
+        return renderer.page("branch-staff", language: context.language, values: values)
+    }
+
+    /// A supervisor unlocks another staff member, or re-issues their certificate (new one-time code, shown once).
+    func changeStaff(_ request: Request, context: BizDirectRequestContext) async throws -> Response {
+        let (user, fields) = try await gate.completeForm(request, context: context)
+        let staffID = context.parameters.get("staff") ?? ""
+        guard let change = StaffChange(rawValue: fields["action"] ?? "") else {
+            throw BizDirectError.malformed("staff.action", "Choose unlock or re-issue.")
+        }
+        let code = try await ra.staff.change(staffID: staffID, change, by: try await gate.staffActor(user, request, context),
+                                             certificates: ra.certificates)
+        guard let code else { return Response(status: .seeOther, headers: [.location: "/branch/staff"]) }
+        var values = base(user)
+        values["heading"] = Strings.table(context.language)["branch.staffReissued"] ?? ""
+        values["newStaffID"] = TextNormaliser.normalise(staffID).uppercased()
+        values["code"] = code
+        return renderer.page("branch-staff-added", language: context.language, values: values)
     }
 
     /// Adds localised names for the `kind` and `status` codes of each line.

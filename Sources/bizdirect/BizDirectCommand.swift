@@ -75,7 +75,28 @@ struct Audit: AsyncParsableCommand {
 
 /// `bizdirect staff add`.
 struct Staff: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Manage bank staff.", subcommands: [Add.self])
+    static let configuration = CommandConfiguration(abstract: "Manage bank staff.", subcommands: [Add.self, Unlock.self])
+
+    /// Break-glass: releases a staff member's PIN lock when no supervisor can log on to do it.
+    struct Unlock: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Release a staff member's PIN lock (audited).",
+            discussion: "Supervisors unlock staff in the branch console (Staff). Use this only when no other supervisor can log on, e.g. the only supervisor is locked.")
+        @OptionGroup var settings: Settings
+        @Argument(help: "The staff ID, e.g. S0001.") var staffID: String
+
+        func run() async throws {
+            let ra = try await CompositionRoot.openRA(try settings.resolve(), logger: Logger(label: "bizdirect"))
+            do {
+                try await ra.staff.unlockFromCommandLine(staffID: staffID, actor: "cli:\(NSUserName())", certificates: ra.certificates)
+                print("\(staffID.uppercased()) is unlocked; the audit chain records it.")
+            } catch let error as BizDirectError {
+                await ra.shutdown()
+                throw ValidationError(error.detail)
+            }
+            await ra.shutdown()
+        }
+    }
 
     /// Bootstraps a staff member and prints their one-time acquisition code.
     struct Add: AsyncParsableCommand {

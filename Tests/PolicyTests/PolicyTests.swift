@@ -48,3 +48,16 @@ struct CertificateCheckTests {
         #expect(CertificateCheck.classify(notBefore: t + 5, notAfter: t + 10, revokedAt: nil, now: t) == .notYetValid(t + 5))
     }
 }
+
+@Suite("BranchPolicy")
+struct BranchPolicyTests {
+    @Test("staff are managed by a supervisor, and never by themselves", arguments: [
+        (Role.supervisor, "S0001", "S0002", Decision.allow),
+        (Role.supervisor, "S0001", "S0001", Decision.deny("staff.self")),
+        (Role.clerk, "S0003", "S0002", Decision.deny("request.supervisorOnly")),
+        (Role.clerk, "S0003", "S0003", Decision.deny("request.supervisorOnly")),
+    ])
+    func manageStaff(role: Role, actor: String, target: String, expected: Decision) {
+        #expect(BranchPolicy.mayManageStaff(role: role, actorID: actor, targetID: target) == expected)
+    }
+}

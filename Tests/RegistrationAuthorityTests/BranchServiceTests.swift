@@ -169,4 +169,41 @@ struct BranchServiceTests {
                                              pin: contract.pin, confirmationPIN: contract.confirmationPIN)
         #expect(view.requests.first?.history.map { $0.values["action"] ?? "" } == ["recorded", "approved"])
     }
+
+    @Test("staff: a supervisor unlocks and re-issues for another staff member; clerks and oneself are refused; the new code acquires")
+    func staffManagement() async throws {
+        let b = try await Self.branch(); defer { Task { await b.server.stop() } }
+        let old = try await b.ra.issueCredential(holderID: b.clerk.holderID)
+        for _ in 0..<6 {
+            _ = try? await b.ra.logon.verifyPIN(holderID: b.clerk.holderID, pin: PIN("wrong999"), clientAddress: "-", certificateSerial: old.serial)
+        }
+        func status(_ staffID: String) async throws -> String? { try await b.ra.staff.members().first { $0.loginID == staffID }?.status }
+        #expect(try await status(b.clerk.staffID) == "locked")
+
+        await #expect(throws: BizDirectError.forbidden("request.supervisorOnly", "")) {
+            _ = try await b.ra.staff.change(staffID: b.supervisor.staffID, .reissue, by: b.clerk, certificates: b.ra.certificates)
+        }
+        await #expect(throws: BizDirectError.forbidden("staff.self", "")) {
+            _ = try await b.ra.staff.change(staffID: b.supervisor.staffID, .reissue, by: b.supervisor, certificates: b.ra.certificates)
+        }
+        #expect(try await b.ra.store.recentAuditEvents(limit: 1).first?.outcome == "denied:staff.self")
+        await #expect(throws: BizDirectError.notFound("staff.unknown", "")) {
+            _ = try await b.ra.staff.change(staffID: "S9999", .unlock, by: b.supervisor, certificates: b.ra.certificates)
+        }
+
+        #expect(try await b.ra.staff.change(staffID: b.clerk.staffID.lowercased(), .unlock, by: b.supervisor, certificates: b.ra.certificates) == nil)
+        #expect(try await status(b.clerk.staffID) == "active")
+        #expect(try await b.ra.store.holder(id: b.clerk.holderID)?.failureCount == 0)
+        try await b.ra.logon.verifyPIN(holderID: b.clerk.holderID, pin: PIN("abc123"), clientAddress: "-", certificateSerial: old.serial)
+        let unlocked = try #require(try await b.ra.store.recentAuditEvents(limit: 10).first { $0.action == "staff.unlock" })
+        #expect(unlocked.actor == "staff:\(b.supervisor.staffID)" && unlocked.target == b.clerk.staffID && unlocked.outcome == "allowed")
+
+        let code = try #require(try await b.ra.staff.change(staffID: b.clerk.staffID, .reissue, by: b.otherSupervisor, certificates: b.ra.certificates))
+        let revoked = try #require(try await b.ra.store.certificate(serial: old.serial))
+        #expect(revoked.status == "revoked" && revoked.revocationReason == 4)
+        #expect(try await status(b.clerk.staffID) == "awaitingAcquisition")
+        let renewed = try await b.ra.acquireCredential(.staff(code: code), pin: "abc123", confirmationPIN: nil)
+        #expect(renewed.holderID == b.clerk.holderID)
+        #expect(try await status(b.clerk.staffID) == "active")
+    }
 }

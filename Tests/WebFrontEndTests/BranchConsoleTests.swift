@@ -71,6 +71,39 @@ struct BranchConsoleTests {
         await administrator.close()
     }
 
+    @Test("the staff list: a supervisor unlocks a locked clerk and re-issues their certificate; the clerk sees no actions")
+    func staffList() async throws {
+        let server = try await LiveServer.start(); defer { Task { await server.stop() } }
+        let supervisor = try await server.ra.enrolStaff(name: "Boss", role: .supervisor)
+        let clerk = try await server.ra.enrolStaff(name: "Clerk", role: .clerk)
+        let clerkID = try #require(try await server.ra.store.holder(id: clerk.holderID)).loginID
+        for _ in 0..<6 {
+            _ = try? await server.ra.logon.verifyPIN(holderID: clerk.holderID, pin: PIN("wrong999"), clientAddress: "-", certificateSerial: clerk.serial)
+        }
+        let browser = try await LogonSiteTests.logOn(server, supervisor)
+        let en = [("Accept-Language", "en")]
+        var list = try await browser.get(server.logonURL + "/branch/staff", headers: en)
+        #expect(list.status == 200 && list.body.contains("data-staff=\"\(clerkID)\"") && list.body.contains("data-status=\"locked\""))
+        #expect(list.body.contains("data-action=\"unlock\""))
+        let csrf = try #require(list.field("csrf"))
+        let unlocked = try await browser.post(server.logonURL + "/branch/staff/\(clerkID)", form: ["csrf": csrf, "action": "unlock"])
+        #expect(unlocked.status == 303)
+        list = try await browser.get(server.logonURL + "/branch/staff", headers: en)
+        #expect(!list.body.contains("data-status=\"locked\""), "the clerk is active again")
+        let reissued = try await browser.post(server.logonURL + "/branch/staff/\(clerkID)", form: ["csrf": csrf, "action": "reissue"])
+        #expect(reissued.status == 200 && reissued.body.contains("id=\"acquisition-code\""))
+        #expect(try await server.ra.store.certificate(serial: clerk.serial)?.status == "revoked")
+        let forged = try await browser.post(server.logonURL + "/branch/staff/\(clerkID)", form: ["csrf": "forged", "action": "unlock"])
+        #expect(forged.status == 403)
+        await browser.close()
+
+        let clerkAgain = try await server.ra.issueCredential(holderID: clerk.holderID)
+        let clerkBrowser = try await LogonSiteTests.logOn(server, clerkAgain)
+        let clerkView = try await clerkBrowser.get(server.logonURL + "/branch/staff")
+        #expect(clerkView.status == 200 && !clerkView.body.contains("data-action="), "clerks see the list without actions")
+        await clerkBrowser.close()
+    }
+
     @Test("bank staff cannot open a customer's administrator console")
     func staffRefusedFromAdministratorConsole() async throws {
         let server = try await LiveServer.start(); defer { Task { await server.stop() } }

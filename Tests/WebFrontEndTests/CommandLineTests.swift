@@ -1,0 +1,45 @@
+import BizDirectCore
+import Foundation
+import RegistrationAuthority
+import Testing
+import TestSupport
+
+/// The `bizdirect` executable's operator commands, run as an operator would.
+@Suite("Command line")
+struct CommandLineTests {
+    @Test("staff unlock releases a locked supervisor when nobody else can, and the audit chain names the operator")
+    func staffUnlock() async throws {
+        guard let executable = CrashConsistencyTests.executable else {
+            let message = "SKIPPED staff unlock test: the bizdirect executable is missing (swift build makes it)."
+            print(message)
+            if ProcessInfo.processInfo.environment["CI"] != nil { Issue.record("\(message) CI must run it.") }
+            return
+        }
+        let directory = TemporaryDirectory("cli"); defer { directory.remove() }
+        var configuration = BizDirectConfiguration(dataDirectory: directory.url)
+        let databaseURL = try await TestDatabase.url(in: directory.url)
+        configuration.databaseURL = databaseURL
+        configuration.scryptLogN = 10
+        var ra = try await RegistrationAuthority.open(configuration: configuration, logger: TestDatabase.logger)
+        let member = try await ra.staff.addStaff(name: "Only Supervisor", role: .supervisor, pin: PIN("abc123"), actor: "test")
+        for _ in 0..<6 {
+            _ = try? await ra.logon.verifyPIN(holderID: member.holderID, pin: PIN("wrong999"), clientAddress: "-", certificateSerial: "-")
+        }
+        #expect(try await ra.store.holder(id: member.holderID)?.lockedAt != nil)
+        await ra.shutdown()
+
+        let common = ["--data", directory.url.path, "--database-url", databaseURL, "--scrypt-log-n", "10"]
+        let unknown = try await ExternalTool.run(executable, ["staff", "unlock", "S9999"] + common)
+        #expect(unknown.status != 0 && unknown.output.contains("No staff member has this ID."), "\(unknown.output)")
+        let result = try await ExternalTool.run(executable, ["staff", "unlock", member.staffID.lowercased()] + common)
+        #expect(result.status == 0 && result.output.contains("\(member.staffID) is unlocked"), "\(result.output)")
+
+        ra = try await RegistrationAuthority.open(configuration: configuration, logger: TestDatabase.logger)
+        let holder = try #require(try await ra.store.holder(id: member.holderID))
+        #expect(holder.lockedAt == nil && holder.failureCount == 0)
+        let event = try #require(try await ra.store.recentAuditEvents(limit: 1).first)
+        #expect(event.action == "staff.unlock" && event.actor.hasPrefix("cli:") && event.target == member.staffID)
+        #expect(try await ra.verifyAuditChain().isIntact)
+        await ra.shutdown()
+    }
+}
