@@ -37,3 +37,29 @@ public struct AuditEvent: Sendable, Equatable {
         self.certificateSerial = certificateSerial
     }
 }
+
+/// A chain head written down off the host (`bizdirect audit head`): the chain alone cannot show a
+/// rewrite of all of it, but a rewrite changes the hash of every event an anchor names.
+public struct AuditAnchor: Sendable, Equatable, CustomStringConvertible {
+    /// The event's sequence number.
+    public let seq: Int
+    /// Its hash, 64 hex digits.
+    public let hash: String
+
+    /// Makes an anchor.
+    public init(seq: Int, hash: String) {
+        self.seq = seq
+        self.hash = hash
+    }
+
+    /// Reads "SEQ:HASH", as `bizdirect audit head` prints it.
+    public init?(_ text: String) {
+        let parts = text.split(separator: ":")
+        guard parts.count == 2, let seq = Int(parts[0]), seq > 0, parts[1].count == 64,
+              parts[1].allSatisfy({ $0.isHexDigit }) else { return nil }
+        self.init(seq: seq, hash: parts[1].lowercased())
+    }
+
+    /// "SEQ:HASH".
+    public var description: String { "\(seq):\(hash)" }
+}

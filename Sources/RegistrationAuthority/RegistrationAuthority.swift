@@ -113,9 +113,14 @@ public final class RegistrationAuthority: Sendable {
                            caCreated: hierarchy.created)
     }
 
-    /// Verifies the audit chain.
-    public func verifyAuditChain() async throws -> AuditVerification {
-        try await database.store.verifyAuditChain()
+    /// Verifies the audit chain, and that it still holds each anchor written down earlier.
+    public func verifyAuditChain(anchors: [AuditAnchor] = []) async throws -> AuditVerification {
+        try await database.store.verifyAuditChain(anchors: anchors)
+    }
+
+    /// The chain's newest event, to write down off the host.
+    public func auditHead() async throws -> AuditAnchor? {
+        try await database.store.auditHead()
     }
 
     /// Records an audit event outside any other change (e.g. a refused web request).

@@ -63,8 +63,14 @@ extension Store {
         try await insert.run()
     }
 
-    /// Re-computes the chain and reports every edited, inserted or deleted event.
-    public func verifyAuditChain() async throws -> AuditVerification {
+    /// The newest event as an anchor, or nil while the chain is empty.
+    public func auditHead() async throws -> AuditAnchor? {
+        try await AuditEventModel.query(on: database).sort(\.$id, .descending).first().map { AuditAnchor(seq: $0.id ?? 0, hash: $0.hash) }
+    }
+
+    /// Re-computes the chain and reports every edited, inserted or deleted event, and every anchor
+    /// (a head written down earlier) that the chain no longer holds.
+    public func verifyAuditChain(anchors: [AuditAnchor] = []) async throws -> AuditVerification {
         let rows = try await AuditEventModel.query(on: database).sort(\.$id, .ascending).all()
         var problems: [String] = []
         var expectedPrevious = Self.genesisHash
@@ -83,6 +89,12 @@ extension Store {
             expectedPrevious = row.hash
             expectedSeq = seq + 1
         }
+        let hashes = Dictionary(rows.map { ($0.id ?? 0, $0.hash) }, uniquingKeysWith: { first, _ in first })
+        for anchor in anchors where hashes[anchor.seq] != anchor.hash {
+            problems.append(hashes[anchor.seq] == nil
+                ? "event \(anchor.seq): anchored, but no longer in the chain (deleted)"
+                : "event \(anchor.seq): does not match its anchor (the chain was rewritten up to here)")
+        }
         return AuditVerification(count: rows.count, problems: problems)
     }
 
@@ -97,7 +109,9 @@ extension Store {
     }
 
     /// SHA-256 over the previous hash and every field, separated so fields cannot run together.
-    static func chainHash(_ row: AuditEventModel) -> String {
+    /// SHA-256 over the length-prefixed fields and the previous event's hash. Public so that an
+    /// auditor's own tool can re-compute the chain from an export.
+    public static func chainHash(_ row: AuditEventModel) -> String {
         let fields = [row.previousHash, String(row.id ?? 0), String(row.atMilliseconds), row.actor, row.action,
                       row.target, row.outcome, row.clientAddress, row.certificateSerial]
         return sha256Hex(Array(fields.map { "\($0.utf8.count):\($0)" }.joined(separator: "|").utf8))

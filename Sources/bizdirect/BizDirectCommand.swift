@@ -51,16 +51,41 @@ struct Init: AsyncParsableCommand {
 
 /// `bizdirect audit verify`.
 struct Audit: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Work with the audit chain.", subcommands: [Verify.self])
+    static let configuration = CommandConfiguration(abstract: "Work with the audit chain.", subcommands: [Verify.self, Head.self])
+
+    /// Prints the chain head for safe keeping off the host.
+    struct Head: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the newest audit event as SEQ:HASH, to keep off this host.",
+            discussion: "The hash chain shows edits, insertions and deletions, but not a rewrite of the whole chain by someone with write access to the database. Send this line regularly to a place that person cannot reach (the bank's log server, a ticket, paper); later, `bizdirect audit verify --anchor SEQ:HASH` proves that the chain still holds it.")
+        @OptionGroup var settings: Settings
+
+        func run() async throws {
+            let ra = try await CompositionRoot.openRA(try settings.resolve(), logger: Logger(label: "bizdirect"))
+            let head = try await ra.auditHead()
+            await ra.shutdown()
+            guard let head else {
+                print("the audit chain is empty")
+                throw ExitCode(1)
+            }
+            print(head)
+        }
+    }
 
     /// Re-computes the chain and names every broken event.
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Check the audit chain; exits 1 and names the event when it was edited, inserted or deleted.")
         @OptionGroup var settings: Settings
+        @Option(name: .customLong("anchor"), help: "A head printed earlier by `bizdirect audit head` (SEQ:HASH); the chain must still hold it. Repeatable.")
+        var anchors: [String] = []
 
         func run() async throws {
+            let parsed = try anchors.map { text in
+                guard let anchor = AuditAnchor(text) else { throw ValidationError("--anchor \(text): expected SEQ:HASH as `bizdirect audit head` prints it.") }
+                return anchor
+            }
             let ra = try await CompositionRoot.openRA(try settings.resolve(), logger: Logger(label: "bizdirect"))
-            let result = try await ra.verifyAuditChain()
+            let result = try await ra.verifyAuditChain(anchors: parsed)
             await ra.shutdown()
             if result.isIntact {
                 print("audit chain intact: \(result.count) events")

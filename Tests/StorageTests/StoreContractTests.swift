@@ -154,4 +154,28 @@ struct AuditChainTests {
             #expect(result.problems.contains { $0.hasPrefix("event 5: previous-hash link broken") }, "\(result.problems)")
         }
     }
+
+    @Test("a rewrite of the whole chain passes the chain check but not an anchor written down before", arguments: TestEngine.available)
+    func rewrittenChain(engine: TestEngine) async throws {
+        try await chain(engine) { store, sql in
+            let anchor = try #require(try await store.auditHead())
+            #expect(anchor.seq == 5 && AuditAnchor(anchor.description) == anchor)
+            // Someone with write access edits event 2 and re-computes every hash after it.
+            let rows = try await AuditEventModel.query(on: store.database).sort(\.$id, .ascending).all()
+            var previous = Store.genesisHash
+            for row in rows {
+                if row.id == 2 { row.target = "forged" }
+                row.previousHash = previous
+                row.hash = Store.chainHash(row)
+                previous = row.hash
+                try await sql.update("audit_events").set("target", to: row.target).set("previous_hash", to: row.previousHash)
+                    .set("hash", to: row.hash).where("seq", .equal, row.id!).run()
+            }
+            #expect(try await store.verifyAuditChain().isIntact, "the chain alone cannot see a full rewrite")
+            let anchored = try await store.verifyAuditChain(anchors: [anchor])
+            #expect(anchored.problems == ["event 5: does not match its anchor (the chain was rewritten up to here)"])
+            let gone = try await store.verifyAuditChain(anchors: [AuditAnchor(seq: 9, hash: anchor.hash)])
+            #expect(gone.problems == ["event 9: anchored, but no longer in the chain (deleted)"])
+        }
+    }
 }

@@ -7,7 +7,7 @@ import TestSupport
 /// The `bizdirect` executable's operator commands, run as an operator would.
 @Suite("Command line")
 struct CommandLineTests {
-    @Test("staff unlock releases a locked supervisor when nobody else can, and the audit chain names the operator")
+    @Test("staff unlock releases a locked supervisor when nobody else can; audit head and verify --anchor work as an operator uses them")
     func staffUnlock() async throws {
         guard let executable = CrashConsistencyTests.executable else {
             let message = "SKIPPED staff unlock test: the bizdirect executable is missing (swift build makes it)."
@@ -41,5 +41,17 @@ struct CommandLineTests {
         #expect(event.action == "staff.unlock" && event.actor.hasPrefix("cli:") && event.target == member.staffID)
         #expect(try await ra.verifyAuditChain().isIntact)
         await ra.shutdown()
+
+        // The operator writes the head down, and later checks the chain against it.
+        let head = try await ExternalTool.run(executable, ["audit", "head"] + common)
+        let anchor = try #require(AuditAnchor(head.output.trimmingCharacters(in: .whitespacesAndNewlines)), "\(head.output)")
+        #expect(anchor.seq == event.id)
+        let verified = try await ExternalTool.run(executable, ["audit", "verify", "--anchor", anchor.description] + common)
+        #expect(verified.status == 0 && verified.output.contains("audit chain intact"), "\(verified.output)")
+        let wrong = AuditAnchor(seq: anchor.seq, hash: String(repeating: "0", count: 64))
+        let refused = try await ExternalTool.run(executable, ["audit", "verify", "--anchor", wrong.description] + common)
+        #expect(refused.status == 1 && refused.output.contains("event \(anchor.seq): does not match its anchor"), "\(refused.output)")
+        let malformed = try await ExternalTool.run(executable, ["audit", "verify", "--anchor", "12:nothex"] + common)
+        #expect(malformed.status != 0 && malformed.output.contains("expected SEQ:HASH"), "\(malformed.output)")
     }
 }
