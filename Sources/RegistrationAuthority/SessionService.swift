@@ -41,19 +41,18 @@ public struct SessionService: Sendable {
         let certificateFingerprint = certificateDER.map { Store.sha256Hex($0) }
         let hash = Store.sha256Hex(Array(token.utf8))
         guard let row = try await store.session(tokenHash: hash) else {
-            try await audit(nil, "session.missing", clientAddress: clientAddress, presentedFingerprint: certificateFingerprint)
+            try await end(nil, holderID: nil, denial: "session.missing", clientAddress: clientAddress, presentedFingerprint: certificateFingerprint)
             throw BizDirectError.unauthenticated("session.missing", "Your session has ended. Please log on again.")
         }
         guard row.certificateFingerprint == certificateFingerprint else {
-            try await store.deleteSession(tokenHash: hash)
-            try await audit(row.holderID, "session.certificateMismatch", clientAddress: clientAddress, presentedFingerprint: certificateFingerprint)
+            try await end(hash, holderID: row.holderID, denial: "session.certificateMismatch", clientAddress: clientAddress,
+                          presentedFingerprint: certificateFingerprint)
             throw BizDirectError.forbidden("session.certificateMismatch", "This session belongs to another certificate. It has been ended; please close the browser and log on again.")
         }
         let now = clock.now()
         if case .deny(let reason) = SessionPolicy.evaluate(created: row.createdAt, lastSeen: row.lastSeenAt, now: now,
                                                            idleTimeout: row.idleTimeout, absoluteTimeout: absoluteTimeout) {
-            try await store.deleteSession(tokenHash: hash)
-            try await audit(row.holderID, reason, clientAddress: clientAddress, presentedFingerprint: certificateFingerprint)
+            try await end(hash, holderID: row.holderID, denial: reason, clientAddress: clientAddress, presentedFingerprint: certificateFingerprint)
             throw BizDirectError.expired(reason, "Your session has timed out. Please log on again.")
         }
         row.lastSeenAt = now
@@ -64,19 +63,24 @@ public struct SessionService: Sendable {
 
     /// The holder logs off: the session ends on the server, and the audit chain says so.
     public func logoff(_ session: SessionState, clientAddress: String) async throws {
-        try await end(token: session.token)
-        try await audit(session.holderID, nil, clientAddress: clientAddress, presentedFingerprint: session.certificateFingerprint,
-                        action: "session.logoff")
+        try await end(Store.sha256Hex(Array(session.token.utf8)), holderID: session.holderID, denial: nil, clientAddress: clientAddress,
+                      presentedFingerprint: session.certificateFingerprint, action: "session.logoff")
     }
 
-    /// Appends a session decision to the audit chain: `denial` nil means allowed.
-    private func audit(_ holderID: UUID?, _ denial: String?, clientAddress: String, presentedFingerprint: String?,
-                       action: String = "session.resume") async throws {
+    /// Ends the session with token hash `hash` (if any) and records why, in one transaction:
+    /// `denial` nil means an allowed end (logoff).
+    private func end(_ hash: String?, holderID: UUID?, denial: String?, clientAddress: String, presentedFingerprint: String?,
+                     action: String = "session.resume") async throws {
         let holder: HolderModel? = if let holderID { try await store.holder(id: holderID) } else { nil }
         let actor = holder.map { LogonService.actor(role: Role(rawValue: $0.role) ?? .user, scope: $0.scope, loginID: $0.loginID) } ?? "anonymous"
         let serial: String? = if let presentedFingerprint { try await store.certificate(fingerprint: presentedFingerprint)?.serial } else { nil }
-        try await store.appendAudit(AuditEvent(actor: actor, action: action, target: actor, outcome: denial.map { .denied($0) } ?? .allowed,
-                                               clientAddress: clientAddress, certificateSerial: serial ?? "-"), at: clock.now())
+        let event = AuditEvent(actor: actor, action: action, target: actor, outcome: denial.map { .denied($0) } ?? .allowed,
+                               clientAddress: clientAddress, certificateSerial: serial ?? "-")
+        let now = clock.now()
+        try await store.transaction { tx in
+            if let hash { try await tx.deleteSession(tokenHash: hash) }
+            try await tx.appendAudit(event, at: now)
+        }
     }
 
     /// Moves the session to `stage` under a new id (the old id stops working).
