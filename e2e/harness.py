@@ -156,6 +156,12 @@ def log_on(identity, playwright, server, pin, locale="ja-JP"):
     return browser, page
 
 
+def answer_card(page, grid):
+    """Types the digits of each card cell the page asks for (acquisition and logon alike)."""
+    for cell_input in page.query_selector_all("[data-cell]"):
+        cell_input.fill(grid[cell_input.get_attribute("data-cell")])
+
+
 def acquire_in_browser(identity, playwright, server, workdir, kind, fields, shot, password="p12-secret-pass"):
     """Acquires a certificate in the page: the key and PKCS#10 are made by Chromium, the PKCS#12
     is built by the page and downloaded. Checks the CSR with openssl req -verify and the PKCS#12
@@ -167,9 +173,7 @@ def acquire_in_browser(identity, playwright, server, workdir, kind, fields, shot
         context_page.fill("#contractID", fields.pop("contractID"))
         context_page.click("button[type=submit]")
         context_page.wait_for_selector("#acquire-form")
-        card = fields.pop("card")
-        for cell_input in context_page.query_selector_all("[data-cell]"):
-            cell_input.fill(card(cell_input.get_attribute("data-cell")))
+        answer_card(context_page, fields.pop("card"))
     else:
         context_page.goto(server.public_url + f"/acquire/{kind}")
     for name, value in fields.items():
@@ -241,7 +245,7 @@ def administrator_first_logon(playwright, server, workdir, contract, new_pin, ne
     admin = Identity(workdir, "administrator", server)
     acquire_in_browser(admin, playwright, server, workdir, "administrator",
                        {"contractID": contract["contract_id"], "pin": contract["pin"], "confirmationPIN": contract["confirmation"],
-                        "card": lambda cell: contract["grid"][cell]}, f"{shot}-acquire")
+                        "card": contract["grid"]}, f"{shot}-acquire")
     browser = admin.launch(playwright)
     page = browser.new_page()
     page.goto(server.logon_url + "/logon?as=administrator")
@@ -249,8 +253,7 @@ def administrator_first_logon(playwright, server, workdir, contract, new_pin, ne
     screenshot(page, f"{shot}-pin")
     page.click("button[type=submit]")
     page.wait_for_url("**/logon/card")
-    for cell_input in page.query_selector_all("[data-cell]"):
-        cell_input.fill(contract["grid"][cell_input.get_attribute("data-cell")])
+    answer_card(page, contract["grid"])
     screenshot(page, f"{shot}-card")
     page.click("button[type=submit]")
     page.wait_for_url("**/logon/change-pin")

@@ -57,7 +57,7 @@ extension LogonService {
         let pinHash = try await hasher.hash(pin)
         let confirmationHash = staff ? holder.confirmationPINHash : try await hasher.hash(confirmation)
         let now = clock.now()
-        let actor = Self.actor(try await summary(holder))
+        let actor = holder.auditName
         try await store.transaction { tx in
             guard let fresh = try await tx.holder(id: holderID) else { return }
             fresh.pinHash = pinHash
@@ -102,13 +102,13 @@ extension LogonService {
         guard current.revokedAt == nil, renewalOpen(notAfter: current.notAfter) else {
             try await store.refuse(current.notAfter < clock.now() ? "renewal.expired" : "renewal.notYet",
                              "Renewal is possible from 40 days before expiry until the certificate expires.",
-                             actor: Self.actor(try await summary(holder)), action: "renewal", target: presentedSerial,
+                             actor: holder.auditName, action: "renewal", target: presentedSerial,
                              clientAddress: clientAddress, certificateSerial: presentedSerial, at: clock.now())
         }
         try await attempt(holder, action: "renewal.pin", clientAddress: clientAddress, certificateSerial: presentedSerial) {
             try await hasher.verify(pin, against: holder.pinHash)
         }
-        return try await certificates.issue(IssueCertificateRequest(holderID: holderID, csr: csr, actor: Self.actor(try await summary(holder)),
+        return try await certificates.issue(IssueCertificateRequest(holderID: holderID, csr: csr, actor: holder.auditName,
                                                                     clientAddress: clientAddress))
     }
 }

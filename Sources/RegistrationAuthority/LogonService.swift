@@ -66,7 +66,7 @@ public struct LogonService: Sendable {
 
     private func audited(_ presented: PresentedCertificate, _ clientAddress: String) async throws -> PresentedCertificate {
         let outcome: AuditEvent.Outcome = presented.check == .valid ? .allowed : .denied("certificate.\(presented.check.label)")
-        try await store.appendAudit(AuditEvent(actor: presented.holder.map(Self.actor) ?? "anonymous", action: "logon.certificate",
+        try await store.appendAudit(AuditEvent(actor: presented.holder.map(\.auditName) ?? "anonymous", action: "logon.certificate",
                                                target: presented.serial ?? "-", outcome: outcome, clientAddress: clientAddress,
                                                certificateSerial: presented.serial ?? "-"), at: clock.now())
         return presented
@@ -89,7 +89,7 @@ public struct LogonService: Sendable {
                  check: () async throws -> Bool) async throws {
         let now = clock.now()
         let holderID = try holder.requireID()
-        let actor = Self.actor(try await summary(holder))
+        let actor = holder.auditName
         func audit(_ outcome: AuditEvent.Outcome) async throws {
             try await store.appendAudit(AuditEvent(actor: actor, action: action, target: holder.loginID, outcome: outcome,
                                                    clientAddress: clientAddress, certificateSerial: certificateSerial), at: now)
@@ -135,9 +135,6 @@ public struct LogonService: Sendable {
                       loginID: holder.loginID, name: holder.name, locked: try await isLocked(holder))
     }
 
-    /// The audit actor name of a holder.
-    static func actor(_ holder: HolderSummary) -> String { holder.auditName }
-
     /// The audit actor name: "admin:CONTRACT", "user:CONTRACT/USER" or "staff:ID".
     static func actor(role: Role, scope: String, loginID: String) -> String {
         switch role {
@@ -146,6 +143,11 @@ public struct LogonService: Sendable {
         case .clerk, .supervisor: "staff:\(loginID)"
         }
     }
+}
+
+extension HolderModel {
+    /// How the audit chain names this holder (no database work: the role, scope and ID are on the row).
+    var auditName: String { LogonService.actor(role: Role(rawValue: role) ?? .user, scope: scope, loginID: loginID) }
 }
 
 extension CertificateCheck {

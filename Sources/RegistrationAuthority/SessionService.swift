@@ -72,7 +72,7 @@ public struct SessionService: Sendable {
     private func end(_ hash: String?, holderID: UUID?, denial: String?, clientAddress: String, presentedFingerprint: String?,
                      action: String = "session.resume") async throws {
         let holder: HolderModel? = if let holderID { try await store.holder(id: holderID) } else { nil }
-        let actor = holder.map { LogonService.actor(role: Role(rawValue: $0.role) ?? .user, scope: $0.scope, loginID: $0.loginID) } ?? "anonymous"
+        let actor = holder?.auditName ?? "anonymous"
         let serial: String? = if let presentedFingerprint { try await store.certificate(fingerprint: presentedFingerprint)?.serial } else { nil }
         let event = AuditEvent(actor: actor, action: action, target: actor, outcome: denial.map { .denied($0) } ?? .allowed,
                                clientAddress: clientAddress, certificateSerial: serial ?? "-")

@@ -24,29 +24,37 @@ extension StaffService {
     /// Returns the new one-time acquisition code after a re-issue (to be shown once), else nil.
     public func change(staffID text: String, _ change: StaffChange, by staff: StaffActor,
                        certificates: CertificateService) async throws -> String? {
-        let staffID = TextNormaliser.normalise(text).uppercased()
+        let staffID = Self.staffID(text)
         let action = "staff.\(change.rawValue)"
         if case .deny(let reason) = BranchPolicy.mayManageStaff(role: staff.role, actorID: staff.staffID, targetID: staffID) {
             try await store.refuse(reason, reason == "staff.self" ? "Another supervisor must do this for you." : "Only a supervisor can do this.",
                                    actor: staff.auditName, action: action, target: staffID, clientAddress: staff.clientAddress,
                                    certificateSerial: staff.certificateSerial, at: clock.now())
         }
-        guard let member = try await store.holder(scope: "bank", loginID: staffID) else {
-            try await store.appendAudit(AuditEvent(actor: staff.auditName, action: action, target: staffID, outcome: .denied("staff.unknown"),
-                                                   clientAddress: staff.clientAddress, certificateSerial: staff.certificateSerial), at: clock.now())
-            throw BizDirectError.notFound("staff.unknown", "No staff member has this ID.")
-        }
+        let member = try await self.member(staffID, actor: staff.auditName, action: action, clientAddress: staff.clientAddress,
+                                           certificateSerial: staff.certificateSerial)
         return try await apply(change, to: member, actor: staff.auditName, clientAddress: staff.clientAddress,
                                certificateSerial: staff.certificateSerial, certificates: certificates)
     }
 
     /// Break-glass for the operator (`bizdirect staff unlock`), for when no supervisor can log on.
-    public func unlockFromCommandLine(staffID text: String, actor: String, certificates: CertificateService) async throws {
-        let staffID = TextNormaliser.normalise(text).uppercased()
-        guard let member = try await store.holder(scope: "bank", loginID: staffID) else {
-            throw BizDirectError.notFound("staff.unknown", "No staff member has this ID.")
-        }
+    /// Returns the staff ID as stored.
+    public func unlockFromCommandLine(staffID text: String, actor: String, certificates: CertificateService) async throws -> String {
+        let member = try await self.member(Self.staffID(text), actor: actor, action: "staff.unlock", clientAddress: "-", certificateSerial: "-")
         _ = try await apply(.unlock, to: member, actor: actor, clientAddress: "-", certificateSerial: "-", certificates: certificates)
+        return member.loginID
+    }
+
+    /// A staff ID as typed (full width, lower case) in its stored form.
+    public static func staffID(_ text: String) -> String { TextNormaliser.normalise(text).uppercased() }
+
+    /// The staff member with this ID; an unknown ID is refused, and audited.
+    private func member(_ staffID: String, actor: String, action: String, clientAddress: String,
+                        certificateSerial: String) async throws -> HolderModel {
+        if let member = try await store.holder(scope: "bank", loginID: staffID) { return member }
+        try await store.appendAudit(AuditEvent(actor: actor, action: action, target: staffID, outcome: .denied("staff.unknown"),
+                                               clientAddress: clientAddress, certificateSerial: certificateSerial), at: clock.now())
+        throw BizDirectError.notFound("staff.unknown", "No staff member has this ID.")
     }
 
     private func apply(_ change: StaffChange, to member: HolderModel, actor: String, clientAddress: String, certificateSerial: String,

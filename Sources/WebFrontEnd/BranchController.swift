@@ -165,7 +165,7 @@ struct BranchController {
         guard let code else { return Response(status: .seeOther, headers: [.location: "/branch/staff"]) }
         var values = base(user)
         values["heading"] = Strings.table(context.language)["branch.staffReissued"] ?? ""
-        values["newStaffID"] = TextNormaliser.normalise(staffID).uppercased()
+        values["newStaffID"] = StaffService.staffID(staffID)
         values["code"] = code
         return renderer.page("branch-staff-added", language: context.language, values: values)
     }

@@ -41,11 +41,10 @@ struct Init: AsyncParsableCommand {
     @OptionGroup var settings: Settings
 
     func run() async throws {
-        let configuration = try settings.resolve()
-        let ra = try await CompositionRoot.openRA(configuration, logger: Logger(label: "bizdirect"))
-        print("Data folder ready: \(configuration.dataDirectory.path)")
-        print("Root CA SHA-256 fingerprint: \(ra.tlsMaterial.rootFingerprint)")
-        await ra.shutdown()
+        try await CompositionRoot.withRA(settings) { ra in
+            print("Data folder ready: \(ra.configuration.dataDirectory.path)")
+            print("Root CA SHA-256 fingerprint: \(ra.tlsMaterial.rootFingerprint)")
+        }
     }
 }
 
@@ -61,10 +60,7 @@ struct Audit: AsyncParsableCommand {
         @OptionGroup var settings: Settings
 
         func run() async throws {
-            let ra = try await CompositionRoot.openRA(try settings.resolve(), logger: Logger(label: "bizdirect"))
-            let head = try await ra.auditHead()
-            await ra.shutdown()
-            guard let head else {
+            guard let head = try await CompositionRoot.withRA(settings, { try await $0.auditHead() }) else {
                 print("the audit chain is empty")
                 throw ExitCode(1)
             }
@@ -84,9 +80,7 @@ struct Audit: AsyncParsableCommand {
                 guard let anchor = AuditAnchor(text) else { throw ValidationError("--anchor \(text): expected SEQ:HASH as `bizdirect audit head` prints it.") }
                 return anchor
             }
-            let ra = try await CompositionRoot.openRA(try settings.resolve(), logger: Logger(label: "bizdirect"))
-            let result = try await ra.verifyAuditChain(anchors: parsed)
-            await ra.shutdown()
+            let result = try await CompositionRoot.withRA(settings) { try await $0.verifyAuditChain(anchors: parsed) }
             if result.isIntact {
                 print("audit chain intact: \(result.count) events")
             } else {
@@ -111,15 +105,10 @@ struct Staff: AsyncParsableCommand {
         @Argument(help: "The staff ID, e.g. S0001.") var staffID: String
 
         func run() async throws {
-            let ra = try await CompositionRoot.openRA(try settings.resolve(), logger: Logger(label: "bizdirect"))
-            do {
+            let unlocked = try await CompositionRoot.withRA(settings) { ra in
                 try await ra.staff.unlockFromCommandLine(staffID: staffID, actor: "cli:\(NSUserName())", certificates: ra.certificates)
-                print("\(staffID.uppercased()) is unlocked; the audit chain records it.")
-            } catch let error as BizDirectError {
-                await ra.shutdown()
-                throw ValidationError(error.detail)
             }
-            await ra.shutdown()
+            print("\(unlocked) is unlocked; the audit chain records it.")
         }
     }
 
@@ -140,8 +129,7 @@ struct Staff: AsyncParsableCommand {
                 throw ValidationError("--role must be clerk or supervisor.")
             }
             let pin = ProcessInfo.processInfo.environment["BIZDIRECT_STAFF_PIN"] ?? readLine(strippingNewline: true) ?? ""
-            let ra = try await CompositionRoot.openRA(try settings.resolve(), logger: Logger(label: "bizdirect"))
-            do {
+            try await CompositionRoot.withRA(settings) { ra in
                 let member = try await ra.staff.addStaff(name: name, role: role, pin: PIN(pin), actor: "cli:\(NSUserName())")
                 print("Staff ID: \(member.staffID) (\(role.rawValue))")
                 print("One-time acquisition code: \(member.acquisitionCode)")
@@ -153,11 +141,7 @@ struct Staff: AsyncParsableCommand {
                     try Data(issued.pem.utf8).write(to: URL(fileURLWithPath: out))
                     print("Certificate \(issued.serialHex) written to \(out)")
                 }
-            } catch let error as BizDirectError {
-                await ra.shutdown()
-                throw ValidationError(error.detail)
             }
-            await ra.shutdown()
         }
     }
 }

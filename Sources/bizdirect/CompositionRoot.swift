@@ -1,3 +1,4 @@
+import ArgumentParser
 import BizDirectCore
 import Foundation
 import Logging
@@ -14,6 +15,23 @@ enum CompositionRoot {
         } catch let error as BizDirectError {
             FileHandle.standardError.write(Data("bizdirect: cannot start: \(error.detail)\n".utf8))
             throw ExitCodeError.startup
+        }
+    }
+
+    /// Opens the RA for one operator command, runs `work`, and always closes it again. A refusal
+    /// from the RA becomes its one-line message, never internals.
+    static func withRA<T>(_ settings: Settings, _ work: (RegistrationAuthority) async throws -> T) async throws -> T {
+        let ra = try await openRA(try settings.resolve(), logger: Logger(label: "bizdirect"))
+        do {
+            let result = try await work(ra)
+            await ra.shutdown()
+            return result
+        } catch let error as BizDirectError {
+            await ra.shutdown()
+            throw ValidationError(error.detail)
+        } catch {
+            await ra.shutdown()
+            throw error
         }
     }
 

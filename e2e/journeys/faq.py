@@ -5,7 +5,7 @@ import subprocess
 import time
 import urllib.request
 
-from harness import Identity, acquire_in_browser, administrator_first_logon, onboard_contract, screenshot
+from harness import Identity, acquire_in_browser, administrator_first_logon, answer_card, onboard_contract, screenshot
 from journeys.user_logon import register_user
 
 LIFETIME = 25
@@ -69,8 +69,7 @@ def run(playwright, server, workdir):
     page.fill("#pin", "kanri123")
     page.click("button[type=submit]")
     page.wait_for_url("**/logon/card")
-    for cell_input in page.query_selector_all("[data-cell]"):
-        cell_input.fill(contract["grid"][cell_input.get_attribute("data-cell")])
+    answer_card(page, contract["grid"])
     page.click("button[type=submit]")
     page.wait_for_url("**/home")
     page.click("#contract-management")
