@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", exact: "4.5.2"),
         .package(url: "https://github.com/apple/swift-nio.git", exact: "2.101.3"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", exact: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", exact: "1.35.2"),
         .package(url: "https://github.com/vapor/sql-kit.git", exact: "3.36.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", exact: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log.git", exact: "1.16.2"),
@@ -75,6 +76,9 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             resources: [.copy("Resources")]
@@ -86,6 +90,17 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
+        ),
+        // libFuzzer harnesses (Fuzz/run builds them with -sanitize=fuzzer,address into .build-fuzz;
+        // the ordinary build makes a replay-only binary, so the harness code is always compiled).
+        .executableTarget(
+            name: "BizDirectFuzz",
+            dependencies: ["BizDirectCore", "CertificateAuthority", "WebFrontEnd",
+                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "HummingbirdCore", package: "hummingbird"),
+                           .product(name: "HTTPTypes", package: "swift-http-types"),
+                           .product(name: "X509", package: "swift-certificates")],
+            path: "Fuzz/BizDirectFuzz"
         ),
         .executableTarget(
             name: "BizDirectBenchmarks",
@@ -114,7 +129,8 @@ let package = Package(
         ),
         .testTarget(name: "BizDirectCoreTests", dependencies: ["BizDirectCore"]),
         .testTarget(name: "PolicyTests", dependencies: ["Policy"]),
-        .testTarget(name: "CertificateAuthorityTests", dependencies: ["CertificateAuthority", "TestSupport"]),
+        .testTarget(name: "CertificateAuthorityTests", dependencies: ["CertificateAuthority", "TestSupport",
+            .product(name: "SwiftASN1", package: "swift-asn1")], resources: [.copy("Fixtures")]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
         .testTarget(name: "RegistrationAuthorityTests", dependencies: ["RegistrationAuthority", "TestSupport"]),
         .testTarget(name: "WebFrontEndTests", dependencies: ["WebFrontEnd", "TestSupport",

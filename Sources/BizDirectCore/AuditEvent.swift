@@ -27,14 +27,26 @@ public struct AuditEvent: Sendable, Equatable {
     /// The serial of the client certificate presented, or "-".
     public var certificateSerial: String
 
-    /// Makes an event.
+    /// Fields taken from a request (paths, names, IDs) are cut to this many characters, so a
+    /// hostile request cannot make one audit row large.
+    public static let maximumFieldLength = 200
+
+    /// Makes an event; every text field is cut to `maximumFieldLength` characters, with "…" when cut.
     public init(actor: String, action: String, target: String, outcome: Outcome, clientAddress: String = "-", certificateSerial: String = "-") {
-        self.actor = actor
-        self.action = action
-        self.target = target
-        self.outcome = outcome
-        self.clientAddress = clientAddress
-        self.certificateSerial = certificateSerial
+        self.actor = Self.bounded(actor)
+        self.action = Self.bounded(action)
+        self.target = Self.bounded(target)
+        self.outcome = switch outcome {
+        case .allowed: .allowed
+        case .denied(let reason): .denied(Self.bounded(reason))
+        }
+        self.clientAddress = Self.bounded(clientAddress)
+        self.certificateSerial = Self.bounded(certificateSerial)
+    }
+
+    /// `text`, or its first `maximumFieldLength - 1` characters and "…".
+    public static func bounded(_ text: String) -> String {
+        text.count <= maximumFieldLength ? text : String(text.prefix(maximumFieldLength - 1)) + "…"
     }
 }
 

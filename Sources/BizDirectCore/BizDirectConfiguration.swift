@@ -49,6 +49,10 @@ public struct BizDirectConfiguration: Sendable {
     public var attemptsPerMinute: Int = 30
     /// Largest request body accepted, bytes.
     public var maximumBodySize: Int = 256 * 1024
+    /// PIN hashes running or waiting at most; past it requests get 503 with Retry-After.
+    public var pinHashCapacity: Int = 64
+    /// Of those, at most this many for callers without a certificate (acquisition).
+    public var anonymousPINHashShare: Int = 32
 
     /// Defaults for a data folder.
     public init(dataDirectory: URL) { self.dataDirectory = dataDirectory }
@@ -97,5 +101,9 @@ public struct BizDirectConfiguration: Sendable {
         guard (1...9_999).contains(userLimit) else { throw bad("user-limit", "1 to 9999") }
         guard (1...10_000).contains(attemptsPerMinute) else { throw bad("attempts-per-minute", "1 to 10000") }
         guard maximumBodySize >= 1024 else { throw bad("maximum-body-size", "at least 1024 bytes") }
+        guard (2...10_000).contains(pinHashCapacity) else { throw bad("pin-hash-capacity", "2 to 10000") }
+        guard (1..<pinHashCapacity).contains(anonymousPINHashShare) else {
+            throw bad("anonymous-pin-hash-share", "at least 1 and less than pin-hash-capacity")
+        }
     }
 }

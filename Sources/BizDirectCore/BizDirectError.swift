@@ -6,7 +6,7 @@
 public struct BizDirectError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The closed set of error kinds. Only the web front end maps them to HTTP statuses.
     public enum Kind: String, Sendable, Equatable, CaseIterable {
-        case malformed, unauthenticated, forbidden, locked, expired, revoked, notFound, conflict, `internal`
+        case malformed, unauthenticated, forbidden, locked, expired, revoked, notFound, conflict, unavailable, `internal`
     }
 
     /// What kind of failure this is.
@@ -65,6 +65,10 @@ extension BizDirectError {
     /// The request clashes with the current state (duplicate, already done, changed meanwhile).
     public static func conflict(_ reason: String, _ detail: String, fileID: String = #fileID, line: Int = #line) -> Self {
         .init(.conflict, reason: reason, detail: detail, fileID: fileID, line: line)
+    }
+    /// A bounded resource is full (PIN hashing); the caller should retry shortly (HTTP 503, Retry-After).
+    public static func unavailable(_ reason: String, _ detail: String, fileID: String = #fileID, line: Int = #line) -> Self {
+        .init(.unavailable, reason: reason, detail: detail, fileID: fileID, line: line)
     }
     /// A fault of ours; the customer sees a generic page.
     public static func `internal`(_ reason: String, _ detail: String, fileID: String = #fileID, line: Int = #line) -> Self {

@@ -61,9 +61,9 @@ enum DERHelpers {
 
     private static func components(of date: Date) -> (year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int) {
         var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
-        return (c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!)
+        calendar.timeZone = .gmt
+        return (calendar.component(.year, from: date), calendar.component(.month, from: date), calendar.component(.day, from: date),
+                calendar.component(.hour, from: date), calendar.component(.minute, from: date), calendar.component(.second, from: date))
     }
 
     /// The DER SubjectPublicKeyInfo of a key.
@@ -78,20 +78,28 @@ enum DERHelpers {
     }
 }
 
-extension DERHelpers {
+/// Reading DER from outside without trapping: every missing or mistyped element becomes a
+/// `BizDirectError.malformed` with a reason, never a force-unwrap. Every decoder of untrusted
+/// DER (OCSP requests, PKCS#10 requests, encrypted key files) uses these.
+enum DERReader {
+    /// A refusal thrown from inside swift-asn1's throwing closures; callers rethrow it as is.
+    static func refuse(_ reason: String, _ detail: String) -> BizDirectError {
+        .malformed(reason, detail)
+    }
+
+    /// The next element of a SEQUENCE, or a refusal naming the element that is missing.
+    static func required(_ nodes: inout ASN1NodeCollection.Iterator, _ name: String) throws -> ASN1Node {
+        guard let node = nodes.next() else {
+            throw ASN1Error.invalidASN1Object(reason: "missing \(name)")
+        }
+        return node
+    }
+
     /// The children of a constructed SEQUENCE node.
     static func children(of node: ASN1Node?) throws -> [ASN1Node] {
         guard let node, node.identifier == .sequence, case .constructed(let nodes) = node.content else {
             throw ASN1Error.invalidASN1Object(reason: "expected a SEQUENCE")
         }
         return Array(nodes)
-    }
-
-    /// The encoded bytes of the first child of a constructed node.
-    static func firstChildBytes(_ node: ASN1Node) throws -> ArraySlice<UInt8> {
-        guard case .constructed(let children) = node.content, let first = children.first(where: { _ in true }) else {
-            throw ASN1Error.invalidASN1Object(reason: "expected a constructed node")
-        }
-        return first.encodedBytes
     }
 }

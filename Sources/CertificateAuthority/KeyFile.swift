@@ -106,18 +106,18 @@ public struct KeyFile: Sendable {
         do {
             let root = try DER.parse(der)
             let (salt, rounds, iv, ciphertext) = try DER.sequence(root, identifier: .sequence) { nodes in
-                let params = try DERHelpers.children(of: nodes.next())
+                let params = try DERReader.children(of: nodes.next())
                 guard params.count == 2, try ASN1ObjectIdentifier(derEncoded: params[0]) == Self.pbes2 else { throw ASN1Error.invalidASN1Object(reason: "not PBES2") }
                 let (salt, rounds, iv) = try DER.sequence(params[1], identifier: .sequence) { pbes in
-                    let (salt, rounds) = try DER.sequence(pbes.next()!, identifier: .sequence) { kdf in
+                    let (salt, rounds) = try DER.sequence(try DERReader.required(&pbes, "keyDerivationFunc"), identifier: .sequence) { kdf in
                         _ = try ASN1ObjectIdentifier(derEncoded: &kdf)
-                        return try DER.sequence(kdf.next()!, identifier: .sequence) { p in
+                        return try DER.sequence(try DERReader.required(&kdf, "PBKDF2-params"), identifier: .sequence) { p in
                             let values = (try ASN1OctetString(derEncoded: &p).bytes, try Int(derEncoded: &p))
                             while p.next() != nil {} // keyLength and prf (HMAC-SHA256, as written)
                             return values
                         }
                     }
-                    let iv = try DER.sequence(pbes.next()!, identifier: .sequence) { enc in
+                    let iv = try DER.sequence(try DERReader.required(&pbes, "encryptionScheme"), identifier: .sequence) { enc in
                         guard try ASN1ObjectIdentifier(derEncoded: &enc) == Self.aes256CBC else { throw ASN1Error.invalidASN1Object(reason: "not AES-256-CBC") }
                         return try ASN1OctetString(derEncoded: &enc).bytes
                     }
@@ -125,6 +125,8 @@ public struct KeyFile: Sendable {
                 }
                 return (salt, rounds, iv, try ASN1OctetString(derEncoded: &nodes).bytes)
             }
+            // A damaged or hostile file must not make start-up spin: PBKDF2 rounds are bounded.
+            guard (1...10_000_000).contains(rounds) else { throw ASN1Error.invalidASN1Object(reason: "PBKDF2 rounds out of range") }
             let key = try deriveKey(passphrase, salt: Array(salt), rounds: rounds)
             return Array(try AES._CBC.decrypt(ciphertext, using: key, iv: AES._CBC.IV(ivBytes: iv)))
         } catch {

@@ -56,58 +56,110 @@ public struct OCSPResponder: Sendable {
         responderKeyHash = DERHelpers.keyIdentifier(signer.publicKey)
     }
 
-    /// Parses a DER OCSPRequest.
+    /// A nonce longer than this is refused (RFC 8954 §2.1: 1 to 32 octets).
+    public static let maximumNonceLength = 32
+    /// Serial numbers are at most 20 octets (RFC 5280 §4.1.2.2), plus a sign octet.
+    static let maximumSerialLength = 21
+
+    /// Parses a DER OCSPRequest (RFC 6960 §4.1.1). Every refusal is `malformed` with a reason
+    /// that names what is wrong; no input traps.
     public static func parse(_ der: [UInt8]) throws(BizDirectError) -> Query {
+        let root: ASN1Node
         do {
-            return try DER.sequence(try DER.parse(der), identifier: .sequence) { request in
-                let query = try DER.sequence(request.next()!, identifier: .sequence) { tbs in
-                    _ = try DER.optionalExplicitlyTagged(&tbs, tagNumber: 0, tagClass: .contextSpecific) { try Int(derEncoded: $0) }
-                    _ = try DER.optionalExplicitlyTagged(&tbs, tagNumber: 1, tagClass: .contextSpecific) { $0 }
-                    let ids = try DERHelpers.children(of: tbs.next()).map(certID)
-                    let extensions = try DER.optionalExplicitlyTagged(&tbs, tagNumber: 2, tagClass: .contextSpecific) {
-                        try DERHelpers.children(of: $0).map(parseExtension)
-                    } ?? []
-                    return Query(certIDs: ids, nonce: extensions.first { $0.oid == nonceOID })
-                }
-                _ = request.next() // optionalSignature is not required and not checked
-                guard !query.certIDs.isEmpty, query.certIDs.count <= maximumRequests else {
-                    throw ASN1Error.invalidASN1Object(reason: "request count")
+            root = try DER.parse(der)
+        } catch {
+            throw .malformed("ocsp.notDER", "The OCSP request is not DER.")
+        }
+        do {
+            return try DER.sequence(root, identifier: .sequence) { request in
+                let query = try tbsRequest(try DERReader.required(&request, "tbsRequest"))
+                // optionalSignature [0] EXPLICIT is allowed and not checked; nothing may follow it.
+                if let signature = request.next() {
+                    guard signature.identifier == .init(tagWithNumber: 0, tagClass: .contextSpecific) else {
+                        throw DERReader.refuse("ocsp.structure", "The OCSP request has an unexpected element after the request list.")
+                    }
                 }
                 return query
             }
+        } catch let error as BizDirectError {
+            throw error
         } catch {
-            throw .malformed("ocsp.malformed", "The OCSP request could not be read.")
+            throw .malformed("ocsp.structure", "The OCSP request does not have the OCSPRequest structure.")
         }
     }
 
-    private static func certID(_ node: ASN1Node) throws -> CertID {
+    private static func tbsRequest(_ node: ASN1Node) throws -> Query {
+        try DER.sequence(node, identifier: .sequence) { tbs in
+            let version = try DER.optionalExplicitlyTagged(&tbs, tagNumber: 0, tagClass: .contextSpecific) { try Int(derEncoded: $0) }
+            guard version == nil || version == 0 else {
+                throw DERReader.refuse("ocsp.version", "Only OCSP request version 1 is supported.")
+            }
+            _ = try DER.optionalExplicitlyTagged(&tbs, tagNumber: 1, tagClass: .contextSpecific) { $0 } // requestorName
+            let list = try DERReader.children(of: try DERReader.required(&tbs, "requestList"))
+            // The count is checked before any CertID is read, so thousands of them cost nothing.
+            guard !list.isEmpty else { throw DERReader.refuse("ocsp.noRequests", "The OCSP request asks about no certificate.") }
+            guard list.count <= maximumRequests else {
+                throw DERReader.refuse("ocsp.tooManyRequests", "The OCSP request asks about more than \(maximumRequests) certificates.")
+            }
+            let ids = try list.map(singleRequest)
+            let extensions = try DER.optionalExplicitlyTagged(&tbs, tagNumber: 2, tagClass: .contextSpecific) {
+                try DERReader.children(of: $0).map(parseExtension)
+            } ?? []
+            guard Set(extensions.map(\.oid)).count == extensions.count else {
+                throw DERReader.refuse("ocsp.duplicateExtension", "The OCSP request repeats an extension.")
+            }
+            let nonce = extensions.first { $0.oid == nonceOID }
+            if let nonce { try checkNonce(nonce) }
+            return Query(certIDs: ids, nonce: nonce)
+        }
+    }
+
+    /// RFC 8954: the extension value is an OCTET STRING of 1 to 32 octets.
+    private static func checkNonce(_ nonce: Certificate.Extension) throws {
+        let value: ASN1OctetString
+        do {
+            value = try ASN1OctetString(derEncoded: nonce.value)
+        } catch {
+            throw DERReader.refuse("ocsp.nonceForm", "The OCSP nonce is not an OCTET STRING.")
+        }
+        guard (1...maximumNonceLength).contains(value.bytes.count) else {
+            throw DERReader.refuse("ocsp.nonceLength", "The OCSP nonce must be 1 to \(maximumNonceLength) octets.")
+        }
+    }
+
+    private static func singleRequest(_ node: ASN1Node) throws -> CertID {
         try DER.sequence(node, identifier: .sequence) { request in
-            let cert = try DER.sequence(request.next()!, identifier: .sequence) { id in
-                let algorithm = try DER.sequence(id.next()!, identifier: .sequence) { parameters in
+            let idNode = try DERReader.required(&request, "reqCert")
+            let id = try DER.sequence(idNode, identifier: .sequence) { id in
+                let algorithm = try DER.sequence(try DERReader.required(&id, "hashAlgorithm"), identifier: .sequence) { parameters in
                     let oid = try ASN1ObjectIdentifier(derEncoded: &parameters)
-                    while parameters.next() != nil {} // NULL or absent parameters
+                    if let parameter = parameters.next(), parameter.identifier != .null {
+                        throw DERReader.refuse("ocsp.hashParameters", "The OCSP request's hash algorithm has unexpected parameters.")
+                    }
                     return oid
                 }
                 let name = try ASN1OctetString(derEncoded: &id).bytes
                 let key = try ASN1OctetString(derEncoded: &id).bytes
                 let serial = try ArraySlice<UInt8>(derEncoded: &id)
+                guard serial.count <= maximumSerialLength else {
+                    throw DERReader.refuse("ocsp.serialLength", "The OCSP request names a serial number longer than 20 octets.")
+                }
                 return CertID(hashAlgorithm: algorithm, issuerNameHash: name, issuerKeyHash: key,
-                              serialHex: SerialText.hex(serial), encoded: node.encodedBytes)
+                              serialHex: SerialText.hex(serial), encoded: idNode.encodedBytes)
             }
-            while request.next() != nil {} // singleRequestExtensions are ignored
-            return CertID(hashAlgorithm: cert.hashAlgorithm, issuerNameHash: cert.issuerNameHash, issuerKeyHash: cert.issuerKeyHash,
-                          serialHex: cert.serialHex, encoded: try DERHelpers.firstChildBytes(node))
+            _ = try DER.optionalExplicitlyTagged(&request, tagNumber: 0, tagClass: .contextSpecific) { $0 } // singleRequestExtensions: ignored
+            return id
         }
     }
 
     private static func parseExtension(_ node: ASN1Node) throws -> Certificate.Extension {
         try DER.sequence(node, identifier: .sequence) { ext in
             let oid = try ASN1ObjectIdentifier(derEncoded: &ext)
-            var next = ext.next()!
+            var next = try DERReader.required(&ext, "extnValue")
             var critical = false
             if next.identifier == .boolean {
                 critical = try Bool(derEncoded: next)
-                next = ext.next()!
+                next = try DERReader.required(&ext, "extnValue")
             }
             return Certificate.Extension(oid: oid, critical: critical, value: try ASN1OctetString(derEncoded: next).bytes)
         }

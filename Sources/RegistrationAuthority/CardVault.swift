@@ -61,7 +61,7 @@ public struct CardVault: Sendable {
     }
 
     func seal(_ grid: CardGrid, cardNumber: String) throws -> [UInt8] {
-        Array(try AES.GCM.seal(grid.serialised, using: key, authenticating: Array(cardNumber.utf8)).combined!)
+        Array(try AES.GCM.seal(grid.serialised, using: key, authenticating: Array(cardNumber.utf8)).combined!) // safe: nil only for non-12-byte nonces; seal makes 12
     }
 
     func open(_ ciphertext: Data, cardNumber: String) throws -> CardGrid {

@@ -1,6 +1,7 @@
 import BizDirectCore
 import Crypto
 import Foundation
+import Logging
 import Policy
 import Storage
 import X509
@@ -45,6 +46,7 @@ public struct LogonService: Sendable {
     let hasher: PINHasher
     let lockoutLimit: Int
     let clock: any WallClock
+    let logger: Logger
 
     /// Classifies the client certificate presented on the logon site (DER, or nil for none).
     public func examine(certificateDER: [UInt8]?, clientAddress: String) async throws -> PresentedCertificate {
@@ -64,7 +66,14 @@ public struct LogonService: Sendable {
                                                       holder: try await summary(holder), notAfter: row.notAfter), clientAddress)
     }
 
+    /// A certificate that names a holder is a decision about that person and is audited. No
+    /// certificate, a foreign one or an unknown one names nobody: anyone can send those in any
+    /// number, so they go to the log (and its counters) instead of the audit chain.
     private func audited(_ presented: PresentedCertificate, _ clientAddress: String) async throws -> PresentedCertificate {
+        guard presented.holder != nil else {
+            logger.info("logon certificate names no holder", metadata: ["check": "\(presented.check.label)", "client": "\(clientAddress)"])
+            return presented
+        }
         let outcome: AuditEvent.Outcome = presented.check == .valid ? .allowed : .denied("certificate.\(presented.check.label)")
         try await store.appendAudit(AuditEvent(actor: presented.holder.map(\.auditName) ?? "anonymous", action: "logon.certificate",
                                                target: presented.serial ?? "-", outcome: outcome, clientAddress: clientAddress,

@@ -78,7 +78,8 @@ public final class RegistrationAuthority: Sendable {
         let profile = IssuanceProfile(
             validity: .init(clientCertificate: configuration.certificateLifetime, crl: configuration.crlLifetime),
             publicationBaseURL: configuration.publicationBaseURL, bankName: configuration.bankName)
-        let hasher = PINHasher(pepper: pepper, logN: configuration.scryptLogN, random: random)
+        let hasher = PINHasher(pepper: pepper, logN: configuration.scryptLogN, random: random,
+                               gate: HashGate(capacity: configuration.pinHashCapacity, anonymousShare: configuration.anonymousPINHashShare))
         certificates = CertificateService(
             store: store,
             issuer: try CertificateIssuer(issuerCertificate: hierarchy.issuing, signer: hierarchy.issuingSigner, profile: profile, random: random),
@@ -86,8 +87,9 @@ public final class RegistrationAuthority: Sendable {
             responder: OCSPResponder(issuer: hierarchy.issuing, responderCertificate: hierarchy.ocspResponder,
                                      signer: hierarchy.ocspSigner, lifetime: profile.validity.ocspResponse),
             bankCode: configuration.bankCode, clock: clock, logger: logger)
-        logon = LogonService(store: store, issuingCA: hierarchy.issuing, hasher: hasher, lockoutLimit: configuration.lockoutLimit, clock: clock)
-        sessions = SessionService(store: store, clock: clock, random: random, absoluteTimeout: configuration.sessionAbsoluteTimeout)
+        logon = LogonService(store: store, issuingCA: hierarchy.issuing, hasher: hasher, lockoutLimit: configuration.lockoutLimit, clock: clock,
+                              logger: logger)
+        sessions = SessionService(store: store, clock: clock, random: random, absoluteTimeout: configuration.sessionAbsoluteTimeout, logger: logger)
         staff = StaffService(store: store, hasher: hasher, clock: clock, random: random)
         branch = BranchService(store: store, certificates: certificates, hasher: hasher, vault: vault, clock: clock, random: random)
         cards = CardService(store: store, vault: vault, hasher: hasher, random: random)

@@ -1,5 +1,6 @@
 import BizDirectCore
 import Foundation
+import Logging
 import Policy
 import Storage
 
@@ -24,6 +25,7 @@ public struct SessionService: Sendable {
     let clock: any WallClock
     let random: any RandomSource
     let absoluteTimeout: TimeInterval
+    let logger: Logger
 
     /// Starts a session for `holderID`, bound to the certificate with `fingerprint`.
     public func start(holderID: UUID?, certificateFingerprint: String, stage: String, idleTimeout: TimeInterval) async throws -> SessionState {
@@ -36,12 +38,13 @@ public struct SessionService: Sendable {
 
     /// Resumes the session for `token` if it is live and bound to the certificate presented
     /// (`certificateDER`). A session presented with another certificate, or none, is ended.
-    /// Every refusal is audited (unknown token, other certificate, timeout).
+    /// Refusals of a known session are audited (other certificate, timeout); an unknown token is logged.
     public func resume(token: String, certificateDER: [UInt8]?, clientAddress: String) async throws -> SessionState {
         let certificateFingerprint = certificateDER.map { Store.sha256Hex($0) }
         let hash = Store.sha256Hex(Array(token.utf8))
         guard let row = try await store.session(tokenHash: hash) else {
-            try await end(nil, holderID: nil, denial: "session.missing", clientAddress: clientAddress, presentedFingerprint: certificateFingerprint)
+            // An unknown token decides nothing about anyone (anyone can send one): log, do not audit.
+            logger.info("unknown session token", metadata: ["client": "\(clientAddress)"])
             throw BizDirectError.unauthenticated("session.missing", "Your session has ended. Please log on again.")
         }
         guard row.certificateFingerprint == certificateFingerprint else {

@@ -67,7 +67,7 @@ public final class StorageDatabase: Sendable {
 
     /// A database handle. SQLite always uses the same event loop, hence the same connection.
     public var database: any Database {
-        databases.database(logger: logger, on: engine == .sqlite ? eventLoop : MultiThreadedEventLoopGroup.singleton.any())!
+        databases.database(logger: logger, on: engine == .sqlite ? eventLoop : MultiThreadedEventLoopGroup.singleton.any())! // safe: the default database id is registered in init
     }
 
     /// The stores, on the shared connection pool.

@@ -39,7 +39,8 @@ extension Store {
         var previous = (seq: last?.id ?? 0, hash: last?.hash ?? Self.genesisHash)
         let rows = events.map { event in
             let row = AuditEventModel()
-            row.id = previous.seq + 1
+            let seq = previous.seq + 1
+            row.id = seq
             row.atMilliseconds = Int64((time.timeIntervalSince1970 * 1000).rounded())
             row.actor = event.actor
             row.action = event.action
@@ -49,14 +50,14 @@ extension Store {
             row.certificateSerial = event.certificateSerial
             row.previousHash = previous.hash
             row.hash = Self.chainHash(row)
-            previous = (row.id!, row.hash)
+            previous = (seq, row.hash)
             return row
         }
         var insert = try sql.insert(into: AuditEventModel.schema)
             .columns("seq", "at_ms", "actor", "action", "target", "outcome", "client_address", "certificate_serial", "previous_hash", "hash")
         for row in rows {
             insert = insert.values([
-                SQLBind(row.id!), SQLBind(row.atMilliseconds), SQLBind(row.actor), SQLBind(row.action), SQLBind(row.target),
+                SQLBind(row.id ?? 0), SQLBind(row.atMilliseconds), SQLBind(row.actor), SQLBind(row.action), SQLBind(row.target),
                 SQLBind(row.outcome), SQLBind(row.clientAddress), SQLBind(row.certificateSerial), SQLBind(row.previousHash), SQLBind(row.hash),
             ] as [any SQLExpression])
         }

@@ -28,7 +28,7 @@ actor AttemptLimiter {
     }
 }
 
-/// Applies the limiter to the POSTs that check secrets, and audits each refusal.
+/// Applies the limiter to the POSTs that check secrets, and logs each refusal.
 struct AttemptLimitMiddleware: RouterMiddleware {
     typealias Context = BizDirectRequestContext
     let limiter: AttemptLimiter
@@ -39,8 +39,9 @@ struct AttemptLimitMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard request.method == .post, Self.guarded.contains(request.uri.path) else { return try await next(request, context) }
         guard await limiter.admit(context.clientAddress) else {
-            try await ra.audit(AuditEvent(actor: "anonymous", action: "rateLimit", target: request.uri.path, outcome: .denied("tooManyAttempts"),
-                                          clientAddress: context.clientAddress))
+            // A rate-limit refusal decides nothing about a person, and anyone can cause any number
+            // of them: it goes to the log, never to the audit chain.
+            context.logger.notice("rate limit", metadata: ["path": "\(AuditEvent.bounded(request.uri.path))", "client": "\(context.clientAddress)"])
             throw BizDirectError.locked("request.tooMany", "Too many attempts from this address. Wait a minute and try again.")
         }
         return try await next(request, context)

@@ -12,8 +12,14 @@ enum Forms {
         } catch {
             throw BizDirectError.malformed("request.tooLarge", "The request is too large.")
         }
+        return parse(String(buffer: buffer))
+    }
+
+    /// Decodes an `application/x-www-form-urlencoded` body. Bad percent-escapes become empty
+    /// values; a repeated name keeps its last value. Nothing here can trap (fuzzed: `form`).
+    static func parse(_ body: String) -> [String: String] {
         var fields: [String: String] = [:]
-        for pair in String(buffer: buffer).split(separator: "&") {
+        for pair in body.split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1).map { String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "" }
             if let name = parts.first { fields[name] = parts.count > 1 ? parts[1] : "" }
         }

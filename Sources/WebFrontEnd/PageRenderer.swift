@@ -50,7 +50,10 @@ struct ErrorPageMiddleware: RouterMiddleware {
             return try await next(request, context)
         } catch let error as BizDirectError {
             context.logger.notice("request refused", metadata: ["kind": "\(error.kind.rawValue)", "reason": "\(error.reason)", "at": "\(error.location)"])
-            return errorPage(kind: error.kind, reason: error.reason, language: context.language)
+            var page = errorPage(kind: error.kind, reason: error.reason, language: context.language,
+                                 status: error.reason == "request.tooLarge" ? .contentTooLarge : nil)
+            if error.kind == .unavailable { page.headers[.retryAfter] = "\(Self.retryAfterSeconds)" }
+            return page
         } catch let error as HTTPError {
             let kind: BizDirectError.Kind = error.status == .notFound ? .notFound : .malformed
             return errorPage(kind: kind, reason: error.status == .contentTooLarge ? "request.tooLarge" : "-", language: context.language, status: error.status)
@@ -66,6 +69,9 @@ struct ErrorPageMiddleware: RouterMiddleware {
         return renderer.page("error", language: language, status: status ?? Self.status(kind), values: ["message": message])
     }
 
+    /// Seconds a client is asked to wait when a bounded resource is full.
+    static let retryAfterSeconds = 2
+
     /// The one place that maps error kinds to HTTP statuses.
     static func status(_ kind: BizDirectError.Kind) -> HTTPResponse.Status {
         switch kind {
@@ -75,6 +81,7 @@ struct ErrorPageMiddleware: RouterMiddleware {
         case .locked: .init(code: 423, reasonPhrase: "Locked")
         case .notFound: .notFound
         case .conflict: .conflict
+        case .unavailable: .serviceUnavailable
         case .internal: .internalServerError
         }
     }

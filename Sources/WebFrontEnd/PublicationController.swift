@@ -19,17 +19,21 @@ struct PublicationController {
             return Self.binary(await ra.certificates.respondOCSP(der), type: "application/ocsp-response")
         }
         router.get("/ocsp/**") { request, _ in
-            // RFC 6960 Appendix A.1: GET {url}/{url-encoding of base-64 encoding of the DER request}
-            let encoded = request.uri.path.dropFirst("/ocsp/".count)
-            let base64 = String(encoded).removingPercentEncoding ?? ""
-            let der = Data(base64Encoded: base64).map(Array.init) ?? []
-            return Self.binary(await ra.certificates.respondOCSP(der), type: "application/ocsp-response")
+            Self.binary(await ra.certificates.respondOCSP(Self.ocspGETRequest(path: request.uri.path)), type: "application/ocsp-response")
         }
         let material = ra.tlsMaterial
         router.get("/ca/root-ca.der") { _, _ in Self.binary(material.rootCADER, type: "application/pkix-cert") }
         router.get("/ca/issuing-ca.der") { _, _ in Self.binary(material.issuingCADER, type: "application/pkix-cert") }
         router.get("/ca/root-ca.pem") { _, _ in Self.binary(Array(material.rootCAPEM.utf8), type: "application/x-pem-file") }
         router.get("/ca/issuing-ca.pem") { _, _ in Self.binary(Array(material.issuingCAPEM.utf8), type: "application/x-pem-file") }
+    }
+
+    /// RFC 6960 Appendix A.1: GET {url}/{url-encoding of base-64 encoding of the DER request}.
+    /// Anything that does not decode is an empty request, which the responder calls malformed.
+    static func ocspGETRequest(path: String) -> [UInt8] {
+        guard path.hasPrefix("/ocsp/"), path.utf8.count <= 4 * maximumOCSPRequest else { return [] }
+        let base64 = String(path.dropFirst("/ocsp/".count)).removingPercentEncoding ?? ""
+        return Data(base64Encoded: base64).map(Array.init) ?? []
     }
 
     static func binary(_ bytes: [UInt8], type: String) -> Response {

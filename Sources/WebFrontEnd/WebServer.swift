@@ -16,14 +16,24 @@ public struct WebServer: Sendable {
 
     let ra: RegistrationAuthority
     let logger: Logger
+    let limits: ConnectionLimits
     let onListening: @Sendable (Listener, Int) async -> Void
 
     /// Makes the server; `onListening` hears each listener's bound port (useful with port 0).
-    public init(ra: RegistrationAuthority, logger: Logger, onListening: @escaping @Sendable (Listener, Int) async -> Void = { _, _ in }) {
+    public init(ra: RegistrationAuthority, logger: Logger, limits: ConnectionLimits = ConnectionLimits(),
+                onListening: @escaping @Sendable (Listener, Int) async -> Void = { _, _ in }) {
         self.ra = ra
         self.logger = logger
+        self.limits = limits
         self.onListening = onListening
     }
+
+    /// TLS 1.2 suites offered: ECDHE with AES-GCM or ChaCha20-Poly1305 only (no CBC, no static
+    /// RSA). TLS 1.3's suites are all AEAD and are not configurable in BoringSSL.
+    public static let tls12CipherSuites: [NIOTLSCipher] = [
+        .TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, .TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, .TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+        .TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, .TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, .TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+    ]
 
     /// Builds the three applications and the CRL refresher, ready to run in a service group.
     public func services() async throws -> [any Service] {
@@ -51,9 +61,10 @@ public struct WebServer: Sendable {
         PublicationController(ra: ra).register(on: publicationRouter)
 
         return [
-            application(publicRouter, port: config.publicPort, server: try .tls(tlsConfiguration: serverTLS(clientCertificates: false)), .publicSite),
-            application(logonRouter, port: config.logonPort, server: try .tls(configuration: logonTLS()), .logonSite),
-            application(publicationRouter, port: config.httpPort, server: .http1(), .publication),
+            application(publicRouter, port: config.publicPort,
+                        server: try .tls(.http1(configuration: limits.http1), tlsConfiguration: serverTLS(clientCertificates: false)), .publicSite),
+            application(logonRouter, port: config.logonPort, server: try .tls(.http1(configuration: limits.http1), configuration: logonTLS()), .logonSite),
+            application(publicationRouter, port: config.httpPort, server: .http1(configuration: limits.http1), .publication),
             CRLRefresher(ra: ra, logger: logger),
         ]
     }
@@ -71,7 +82,8 @@ public struct WebServer: Sendable {
         let onListening = self.onListening
         return Application(
             router: router, server: server,
-            configuration: .init(address: .hostname(ra.configuration.bindAddress, port: port), serverName: nil),
+            configuration: .init(address: .hostname(ra.configuration.bindAddress, port: port), serverName: nil,
+                                 availableConnectionsDelegate: MaximumAvailableConnections(limits.maximumConnections, logger: logger)),
             onServerRunning: { channel in await onListening(listener, channel.localAddress?.port ?? port) },
             logger: logger)
     }
@@ -83,6 +95,7 @@ public struct WebServer: Sendable {
             certificateChain: chain.map { .certificate($0) },
             privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(material.serverKeyPEM.utf8), format: .pem)))
         tls.minimumTLSVersion = .tlsv12
+        tls.cipherSuiteValues = Self.tls12CipherSuites
         if clientCertificates {
             // Ask for a certificate from our issuing CA, and name that CA to the browser.
             tls.certificateVerification = .optionalVerification

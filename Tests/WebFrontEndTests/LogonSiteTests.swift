@@ -107,7 +107,8 @@ struct LogonSiteTests {
         #expect(event.action == "session.logoff" && event.outcome == "allowed" && event.certificateSerial == credential.serial)
         browser.cookies = stale
         #expect(try await browser.get(server.logonURL + "/home").status == 401, "the old session id no longer works")
-        #expect(try await server.ra.store.recentAuditEvents(limit: 1).first?.outcome == "denied:session.missing")
+        // An unknown session id names nobody, so it is logged, not audited: anyone could flood the chain with them.
+        #expect(try await server.ra.store.recentAuditEvents(limit: 1).first?.action == "session.logoff")
         await browser.close()
     }
 
@@ -151,7 +152,7 @@ struct LogonSiteTests {
         Issue.record("the absolute timeout never ended the session")
     }
 
-    @Test("secret-checking requests are rate-limited per client address, and the refusal is audited")
+    @Test("secret-checking requests are rate-limited per client address; the refusal is logged, not audited")
     func rateLimit() async throws {
         let server = try await LiveServer.start { $0.attemptsPerMinute = 4 }; defer { Task { await server.stop() } }
         let browser = try server.browser(try await server.ra.enrolStaff())
@@ -161,7 +162,9 @@ struct LogonSiteTests {
             statuses.append(try await browser.post(server.logonURL + "/logon/pin", form: ["csrf": form.field("csrf") ?? "", "pin": "wrong999"]).status)
         }
         #expect(statuses == [401, 401, 401, 401, 423])
-        #expect(try await server.ra.store.recentAuditEvents(limit: 5).contains { $0.action == "rateLimit" })
+        let events = try await server.ra.store.recentAuditEvents(limit: 20)
+        #expect(!events.contains { $0.action == "rateLimit" }, "a rate-limit refusal decides nothing about a person")
+        #expect(events.filter { $0.action == "logon.pin" }.count == 4, "each counted PIN attempt is still audited once")
         await browser.close()
     }
 
