@@ -15,6 +15,13 @@ public struct OCSPResponder: Sendable {
         public let certIDs: [CertID]
         /// The nonce extension, echoed unchanged.
         let nonce: Certificate.Extension?
+
+        /// Whether the request carries a nonce.
+        public var hasNonce: Bool { nonce != nil }
+        /// The same query, answered without echoing a nonce (RFC 8954 §2.1), so it can be cached.
+        public var withoutNonce: Query { Query(certIDs: certIDs, nonce: nil) }
+        /// The request's CertIDs as sent: the key under which a response may be cached.
+        public var cacheKey: [UInt8] { certIDs.flatMap { Array($0.encoded) } }
     }
 
     /// A `CertID` from a request, kept verbatim so the response repeats it exactly.

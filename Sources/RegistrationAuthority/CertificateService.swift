@@ -32,6 +32,10 @@ public struct CertificateService: Sendable {
     let responder: OCSPResponder
     let clock: any WallClock
     let logger: Logger
+    /// One CRL publication at a time for stale-CRL downloads.
+    let crlFlight = SingleFlight<[UInt8]>()
+    /// Signed OCSP responses, briefly.
+    let ocspCache = OCSPResponseCache()
 
     init(store: Store, issuer: CertificateIssuer, crlBuilder: CRLBuilder, responder: OCSPResponder, bankCode: String,
          clock: any WallClock, logger: Logger) {
@@ -94,8 +98,11 @@ public struct CertificateService: Sendable {
 
     /// Makes and stores a new CRL with the next number. Renewed certificates whose successor was
     /// never used to log on are revoked (superseded) at their own expiry first, in the same transaction.
+    /// Every revocation path publishes a CRL after it commits, so this is also where cached OCSP
+    /// responses of this process are dropped.
     public func publishCRL() async throws -> [UInt8] {
         let now = clock.now()
+        defer { ocspCache.removeAll() }
         return try await store.transaction { [crlBuilder] tx in
             let (number, previousThisUpdate) = try await tx.claimNextCRLNumber()
             try await Self.supersedeRenewedAtExpiry(tx, expiredAfter: previousThisUpdate ?? .distantPast, by: now)
@@ -124,17 +131,37 @@ public struct CertificateService: Sendable {
         }
     }
 
-    /// The current CRL; a new one is made when none exists or the current one is past half its life.
+    /// The current CRL; a new one is made when none exists or the current one is past half its
+    /// life. Concurrent callers at a stale CRL share one publication.
     public func currentCRL() async throws -> [UInt8] {
-        if let crl = try await store.currentCRL(), clock.now().timeIntervalSince(crl.thisUpdate) < crlBuilder.lifetime / 2 {
-            return Array(crl.der)
+        if let crl = try await freshStoredCRL() { return crl }
+        return try await crlFlight.run { [self] in
+            // Another caller's publication may have finished while this one waited for the flight.
+            if let crl = try await freshStoredCRL() { return crl }
+            return try await publishCRL()
         }
-        return try await publishCRL()
+    }
+
+    private func freshStoredCRL() async throws -> [UInt8]? {
+        guard let crl = try await store.currentCRL(), clock.now().timeIntervalSince(crl.thisUpdate) < crlBuilder.lifetime / 2 else { return nil }
+        return Array(crl.der)
     }
 
     /// Answers a DER OCSP request; a malformed one gets `malformedRequest`, never an error.
     public func respondOCSP(_ der: [UInt8]) async -> [UInt8] {
-        guard let query = try? OCSPResponder.parse(der) else { return OCSPResponder.malformedResponse }
+        let query: OCSPResponder.Query
+        do throws(BizDirectError) {
+            query = try OCSPResponder.parse(der)
+        } catch {
+            logger.debug("OCSP request refused", metadata: ["reason": "\(error.reason)"])
+            return OCSPResponder.malformedResponse
+        }
+        let now = clock.now()
+        let key = query.cacheKey
+        // With a nonce, sign fresh while the budget lasts; otherwise answer from (or into) the cache.
+        let fresh = query.hasNonce && ocspCache.admitFresh(now: now)
+        if !fresh, let cached = ocspCache.response(for: key, now: now) { return cached }
+        let answered = fresh ? query : query.withoutNonce
         do {
             let rows = try await store.certificates(serials: query.certIDs.map(\.serialHex))
             var statuses: [String: CertificateStatus.State] = [:]
@@ -143,7 +170,9 @@ public struct CertificateService: Sendable {
                     .revoked(at: $0, reason: RevocationReason(rawValue: row.revocationReason ?? 0) ?? .unspecified)
                 } ?? .good
             }
-            return responder.respond(to: query, statuses: statuses, now: clock.now())
+            let response = responder.respond(to: answered, statuses: statuses, now: now)
+            if !fresh { ocspCache.store(response, for: key, now: now) }
+            return response
         } catch {
             logger.error("OCSP lookup failed", metadata: ["error": "\(error)"])
             return [0x30, 0x03, 0x0a, 0x01, 0x03] // tryLater

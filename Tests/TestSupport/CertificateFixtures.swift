@@ -43,8 +43,8 @@ public enum CertificateFixtures {
         let ed25519 = try csr(key: Certificate.PrivateKey(Curve25519.Signing.PrivateKey()))
         let rsa1024 = try csr(key: Certificate.PrivateKey(try _RSA.Signing.PrivateKey(unsafeKeySize: .init(bitCount: 1024))))
         return [
-            ("truncated", Array(valid.prefix(valid.count / 2)), "csr.unreadable"),
-            ("garbage", Array("this is not a certificate request".utf8), "csr.unreadable"),
+            ("truncated", Array(valid.prefix(valid.count / 2)), "csr.notDER"),
+            ("garbage", Array("this is not a certificate request".utf8), "csr.notDER"),
             ("oversized", [UInt8](repeating: 0x30, count: 64 * 1024 + 1), "csr.tooLarge"),
             ("wrong signature", wrongSignature, "csr.badSignature"),
             ("Ed25519 key", ed25519, "csr.keyUnsupported"),

@@ -23,7 +23,8 @@ public final class LiveServer: Sendable {
     private let task: Task<Void, any Error>
 
     /// Starts a server; `configure` may change settings (lifetimes, limits) before start.
-    public static func start(clock: ManualClock = ManualClock(), configure: (inout BizDirectConfiguration) -> Void = { _ in }) async throws -> LiveServer {
+    public static func start(clock: ManualClock = ManualClock(), limits: ConnectionLimits = ConnectionLimits(),
+                             configure: (inout BizDirectConfiguration) -> Void = { _ in }) async throws -> LiveServer {
         let directory = TemporaryDirectory()
         var configuration = BizDirectConfiguration(dataDirectory: directory.url)
         configuration.publicPort = 0
@@ -38,7 +39,7 @@ public final class LiveServer: Sendable {
             let ra = try await RegistrationAuthority.open(configuration: configuration, logger: TestDatabase.logger, clock: clock)
             let ports = PortCollector()
             do {
-                let server = WebServer(ra: ra, logger: TestDatabase.logger) { listener, port in ports.record(listener, port) }
+                let server = WebServer(ra: ra, logger: TestDatabase.logger, limits: limits) { listener, port in ports.record(listener, port) }
                 let group = ServiceGroup(configuration: .init(services: try await server.services(), gracefulShutdownSignals: [],
                                                               logger: TestDatabase.logger))
                 let task = Task { try await group.run() }
@@ -76,6 +77,9 @@ public final class LiveServer: Sendable {
         await ra.shutdown()
         directory.remove()
     }
+
+    /// The port of a listener's base URL.
+    public func port(_ url: String) -> Int { Int(url.split(separator: ":").last ?? "") ?? 0 }
 
     /// The CA folder (certificates and keys) of this server.
     public var caDirectory: URL { ra.configuration.caDirectory }

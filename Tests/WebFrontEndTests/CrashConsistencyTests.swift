@@ -29,6 +29,19 @@ struct CrashConsistencyTests {
         let directory = TemporaryDirectory("crash"); defer { directory.remove() }
         let databaseURL = try await TestDatabase.url(in: directory.url)
         let (publicPort, logonPort, httpPort) = (FreePort.find(), FreePort.find(), FreePort.find())
+        // A staff certificate to present: a logon with a known certificate is a decision about a
+        // person, so each one is audited (requests without a certificate are not).
+        var setup = BizDirectConfiguration(dataDirectory: directory.url)
+        setup.databaseURL = databaseURL
+        setup.scryptLogN = 10
+        setup.httpPort = httpPort
+        let enrolling = try await RegistrationAuthority.open(configuration: setup, logger: TestDatabase.logger)
+        let credential = try await enrolling.enrolStaff()
+        await enrolling.shutdown()
+        let certificatePath = directory.url.appendingPathComponent("staff.cert.pem").path
+        let keyPath = directory.url.appendingPathComponent("staff.key.pem").path
+        try Data(credential.certificatePEM.utf8).write(to: URL(fileURLWithPath: certificatePath))
+        try Data(credential.keyPEM.utf8).write(to: URL(fileURLWithPath: keyPath))
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = ["serve", "--data", directory.url.path, "--public-port", "\(publicPort)", "--logon-port", "\(logonPort)",
@@ -48,7 +61,8 @@ struct CrashConsistencyTests {
         let writers = (0..<4).map { _ in
             Task.detached {
                 for _ in 0..<200 where !Task.isCancelled {
-                    _ = try? await ExternalTool.run(curl, ["-sk", "--max-time", "10", "-o", "/dev/null", "https://127.0.0.1:\(logonPort)/logon"])
+                    _ = try? await ExternalTool.run(curl, ["-sk", "--max-time", "10", "-o", "/dev/null", "--cert", certificatePath, "--key", keyPath,
+                                                           "https://127.0.0.1:\(logonPort)/logon"])
                 }
             }
         }

@@ -1,0 +1,174 @@
+import BizDirectCore
+import CertificateAuthority
+import Foundation
+import NIOCore
+import RegistrationAuthority
+import Testing
+import TestSupport
+@testable import WebFrontEnd
+
+/// Limits that keep the server up when clients misbehave (issue: "No input from the network can
+/// take BizDirect down"). Every test talks to a live server on 127.0.0.1 and is bounded.
+@Suite("Bounded resources")
+struct BoundedResourcesTests {
+    static func fastLimits() -> ConnectionLimits {
+        var limits = ConnectionLimits()
+        limits.firstRequestDeadline = .seconds(2)
+        limits.keepAliveDeadline = .seconds(2)
+        limits.bodyDeadline = .seconds(2)
+        return limits
+    }
+
+    static func request(_ connection: RawConnection, _ text: String) -> String {
+        connection.send(Array(text.utf8))
+        return String(decoding: connection.readAll(limit: 64 * 1024), as: UTF8.self)
+    }
+
+    @Test("200 slow connections (a byte at a time) are closed at their deadline, and a normal request is answered within 2 s meanwhile")
+    func slowloris() async throws {
+        let server = try await LiveServer.start(limits: Self.fastLimits()); defer { Task { await server.stop() } }
+        let publicPort = server.port(server.publicURL), httpPort = server.port(server.publicationURL)
+        // Half start a TLS handshake, half an HTTP request head; each sends one byte at a time.
+        let slow = (0..<200).compactMap { RawConnection(port: $0.isMultiple(of: 2) ? publicPort : httpPort) }
+        #expect(slow.count == 200)
+        let heads: [[UInt8]] = [[0x16, 0x03, 0x01], Array("GET /ca/root-ca.pem HTTP/1.1\r\nHost: x\r\n".utf8)]
+        for round in 0..<3 {
+            for (index, connection) in slow.enumerated() {
+                let head = heads[index % 2]
+                connection.send([head[round % head.count]])
+            }
+            let started = ContinuousClock.now
+            let browser = try server.browser(nil)
+            let page = try await browser.get(server.publicURL + "/")
+            await browser.close()
+            #expect(page.status == 200)
+            #expect(ContinuousClock.now - started < .seconds(2), "a normal request waited behind slow clients")
+            try await Task.sleep(for: .milliseconds(700))
+        }
+        try await Task.sleep(for: .seconds(2))
+        let stillOpen = slow.filter { !$0.isClosedByPeer }.count
+        #expect(stillOpen == 0, "\(stillOpen) slow connections were still open past their deadline")
+    }
+
+    @Test("an idle keep-alive connection is closed after its deadline")
+    func keepAliveDeadline() async throws {
+        let server = try await LiveServer.start(limits: Self.fastLimits()); defer { Task { await server.stop() } }
+        let connection = try #require(RawConnection(port: server.port(server.publicationURL)))
+        connection.send(Array("GET /ca/root-ca.pem HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(connection.drain() > 0, "answered")
+        #expect(!connection.isClosedByPeer, "and kept alive")
+        try await Task.sleep(for: .seconds(3))
+        #expect(connection.isClosedByPeer)
+    }
+
+    @Test("100 KB of headers get 431; the server goes on answering")
+    func oversizedHeaders() async throws {
+        let server = try await LiveServer.start(); defer { Task { await server.stop() } }
+        let connection = try #require(RawConnection(port: server.port(server.publicationURL)))
+        let filler = (0..<100).map { "X-Filler-\($0): \(String(repeating: "a", count: 1000))\r\n" }.joined()
+        let answer = Self.request(connection, "GET /ca/root-ca.pem HTTP/1.1\r\nHost: x\r\n\(filler)\r\n")
+        #expect(answer.hasPrefix("HTTP/1.1 431"), "\(answer.prefix(80))")
+        let browser = try server.browser(nil); defer { Task { await browser.close() } }
+        #expect(try await browser.get(server.publicationURL + "/ca/root-ca.pem").status == 200)
+    }
+
+    @Test("10,000 slashes in a path are answered, not a trap")
+    func manySlashes() async throws {
+        let server = try await LiveServer.start(); defer { Task { await server.stop() } }
+        let connection = try #require(RawConnection(port: server.port(server.publicationURL)))
+        let answer = Self.request(connection, "GET \(String(repeating: "/", count: 10_000))ocsp/MAA= HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        #expect(answer.hasPrefix("HTTP/1.1 "), "\(answer.prefix(80))")
+        let browser = try server.browser(nil); defer { Task { await browser.close() } }
+        #expect(try await browser.get(server.publicationURL + "/ca/root-ca.pem").status == 200)
+    }
+
+    @Test("POST /ocsp with 30 00, GET /ocsp/MAA= and a 10 MB body get malformedRequest; the server stays up")
+    func hostileOCSPOverHTTP() async throws {
+        let server = try await LiveServer.start(); defer { Task { await server.stop() } }
+        for body in [[UInt8]([0x30, 0x00]), [UInt8](repeating: 0x30, count: 10 * 1024 * 1024)] {
+            let connection = try #require(RawConnection(port: server.port(server.publicationURL)))
+            connection.send(Array("POST /ocsp HTTP/1.1\r\nHost: x\r\nContent-Type: application/ocsp-request\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n".utf8))
+            connection.send(body)
+            let answer = connection.readAll()
+            #expect(String(decoding: answer.prefix(12), as: UTF8.self) == "HTTP/1.1 200")
+            #expect(answer.suffix(5) == OCSPResponder.malformedResponse[...])
+        }
+        let get = try #require(RawConnection(port: server.port(server.publicationURL)))
+        let answer = get.send(Array("GET /ocsp/MAA= HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8)) ? get.readAll() : []
+        #expect(answer.suffix(5) == OCSPResponder.malformedResponse[...])
+        let browser = try server.browser(nil); defer { Task { await browser.close() } }
+        #expect(try await browser.get(server.publicationURL + "/ca/root-ca.pem").status == 200)
+    }
+
+    @Test("a form body over the configured limit is refused with 413 in the customer's language")
+    func oversizedForm() async throws {
+        let server = try await LiveServer.start { $0.maximumBodySize = 4096 }; defer { Task { await server.stop() } }
+        let browser = try server.browser(nil); defer { Task { await browser.close() } }
+        let page = try await browser.post(server.publicURL + "/acquire/administrator/challenge", form: ["contractID": String(repeating: "1", count: 8000)])
+        #expect(page.status == 413)
+        #expect(page.body.contains("送信された内容が大きすぎます"))
+    }
+
+    @Test("200 parallel downloads of a stale CRL publish exactly one new CRL")
+    func crlBurst() async throws {
+        let server = try await LiveServer.start(); defer { Task { await server.stop() } }
+        _ = try await server.ra.certificates.currentCRL()
+        let before = try #require(try await server.ra.store.currentCRL()).number
+        server.clock.advance(by: 86_400 / 2 + 1)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<200 { group.addTask { _ = try await server.ra.certificates.currentCRL() } }
+            try await group.waitForAll()
+        }
+        #expect(try #require(try await server.ra.store.currentCRL()).number == before + 1)
+    }
+
+    @Test("a flood of OCSP requests for one certificate is answered from one signature; a revocation shows at once")
+    func ocspFlood() async throws {
+        let server = try await LiveServer.start(); defer { Task { await server.stop() } }
+        let credential = try await server.ra.enrolStaff()
+        let issuer = server.ra.tlsMaterial.issuingCADER
+        let request = try OCSPRequests.make(serialHex: credential.serial, issuerDER: issuer)
+        let id = try OCSPRequests.certID(serialHex: credential.serial, issuerDER: issuer)
+        let first = await server.ra.certificates.respondOCSP(request)
+        #expect(OCSPRequests.status(in: first, certID: id) == "good")
+        // ECDSA signatures are randomised: byte-equal answers were signed once.
+        for _ in 0..<500 { #expect(await server.ra.certificates.respondOCSP(request) == first, "cached, byte for byte") }
+        try await server.ra.certificates.revoke(serial: credential.serial, reason: .keyCompromise, actor: "test")
+        let after = await server.ra.certificates.respondOCSP(request)
+        #expect(OCSPRequests.status(in: after, certID: id) == "revoked", "a revocation drops the cached response")
+    }
+
+    @Test("PIN hashing is bounded: past its capacity callers get 503 with Retry-After, and anonymous callers leave room for logons")
+    func hashGate() throws {
+        let gate = HashGate(capacity: 4, anonymousShare: 2)
+        try gate.enter(anonymous: true)
+        try gate.enter(anonymous: true)
+        #expect(throws: BizDirectError.unavailable("request.busy", "")) { try gate.enter(anonymous: true) }
+        try gate.enter(anonymous: false)
+        try gate.enter(anonymous: false)
+        #expect(throws: BizDirectError.unavailable("request.busy", "")) { try gate.enter(anonymous: false) }
+        gate.leave(anonymous: true)
+        try gate.enter(anonymous: false)
+        #expect(gate.depth == 4)
+        #expect(ErrorPageMiddleware.status(.unavailable).code == 503)
+    }
+
+    @Test("a request that decides nothing about a person writes no audit row")
+    func nonDecisionsAreNotAudited() async throws {
+        let server = try await LiveServer.start { $0.attemptsPerMinute = 2 }; defer { Task { await server.stop() } }
+        let before = try await server.ra.verifyAuditChain().count
+        let anonymous = try server.browser(nil); defer { Task { await anonymous.close() } }
+        _ = try await anonymous.get(server.logonURL + "/logon")                 // no certificate
+        anonymous.cookies["bizdirect_session"] = "unknown-token"
+        _ = try await anonymous.get(server.logonURL + "/home")                  // unknown session
+        for _ in 0..<4 { _ = try await anonymous.post(server.logonURL + "/logon/pin", form: ["pin": "x"]) } // rate-limited
+        #expect(try await server.ra.verifyAuditChain().count == before)
+    }
+
+    @Test("audit fields taken from a request are cut to a bounded length")
+    func auditFieldsBounded() {
+        let event = AuditEvent(actor: "anonymous", action: "web.request", target: String(repeating: "/a", count: 50_000), outcome: .denied("x"))
+        #expect(event.target.count == AuditEvent.maximumFieldLength)
+    }
+}
