@@ -24,7 +24,7 @@ public final class RawConnection: @unchecked Sendable {
             Glibc.close(fd)
             return nil
         }
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        var timeout = timeval(tv_sec: 15, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         socketFD = fd
@@ -38,8 +38,16 @@ public final class RawConnection: @unchecked Sendable {
         bytes.withUnsafeBytes { Glibc.send(socketFD, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } == bytes.count
     }
 
-    /// Reads what arrives within the receive timeout (5 s), up to `limit` bytes, until the peer closes.
-    public func readAll(limit: Int = 1 << 20) -> [UInt8] {
+    /// Reads what arrives within the receive timeout (15 s), up to `limit` bytes, until the peer
+    /// closes. The blocking reads run on a thread of their own, never on Swift's cooperative pool,
+    /// whose threads the in-process server needs to answer (see README, "Tests").
+    public func readAll(limit: Int = 1 << 20) async -> [UInt8] {
+        await withCheckedContinuation { continuation in
+            Thread { continuation.resume(returning: self.blockingReadAll(limit: limit)) }.start()
+        }
+    }
+
+    private func blockingReadAll(limit: Int) -> [UInt8] {
         var result: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 16 * 1024)
         while result.count < limit {
