@@ -53,7 +53,7 @@ struct AccountController {
     /// Issues the renewed certificate; the page builds the PKCS#12.
     func renew(_ request: Request, context: BizDirectRequestContext) async throws -> AcquisitionController.IssueReply {
         let user = try await gate.complete(request, context: context)
-        let body = try await request.decode(as: RenewBody.self, context: context)
+        let body = try await Forms.json(RenewBody.self, request, limit: ra.configuration.maximumBodySize)
         try await gate.requireCSRF(["csrf": body.csrf], expected: user.session.csrfToken, request, context, by: user)
         let table = Strings.table(context.language)
         do {

@@ -71,7 +71,7 @@ struct AcquisitionController {
     /// Checks everything and issues; errors come back as JSON in the customer's language.
     func issue(_ request: Request, context: BizDirectRequestContext) async throws -> IssueReply {
         let body: IssueBody
-        do { body = try await request.decode(as: IssueBody.self, context: context) } catch {
+        do { body = try await Forms.json(IssueBody.self, request, limit: ra.configuration.maximumBodySize) } catch {
             return failure("request.malformed", context.language)
         }
         try await requireFormCookie(request, token: body.csrf, context: context)

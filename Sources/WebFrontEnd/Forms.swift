@@ -15,6 +15,22 @@ enum Forms {
         return parse(String(buffer: buffer))
     }
 
+    /// Decodes a JSON body of at most `limit` bytes (the configured `maximum-body-size`, the same
+    /// limit as forms); too large is `request.tooLarge`, unreadable is `request.malformed`.
+    static func json<Body: Decodable>(_ type: Body.Type, _ request: Request, limit: Int) async throws -> Body {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: limit)
+        } catch {
+            throw BizDirectError.malformed("request.tooLarge", "The request is too large.")
+        }
+        do {
+            return try JSONDecoder().decode(Body.self, from: Data(buffer.readableBytesView))
+        } catch {
+            throw BizDirectError.malformed("request.malformed", "The request could not be read.")
+        }
+    }
+
     /// Decodes an `application/x-www-form-urlencoded` body. Bad percent-escapes become empty
     /// values; a repeated name keeps its last value. Nothing here can trap (fuzzed: `form`).
     static func parse(_ body: String) -> [String: String] {

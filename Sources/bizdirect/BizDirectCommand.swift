@@ -14,6 +14,24 @@ struct BizDirectCommand: AsyncParsableCommand {
         abstract: "Business Direct logon and certificate service.",
         subcommands: [Serve.self, Init.self, Staff.self, Audit.self],
         defaultSubcommand: Serve.self)
+
+    /// Runs the command. A refusal (`BizDirectError`) is one line naming its cause and reason key,
+    /// exit status 1; only mistakes in the command line itself print the usage.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let error as BizDirectError {
+            FileHandle.standardError.write(Data("bizdirect: \(error.detail) [\(error.reason)]\n".utf8))
+            Foundation.exit(error.kind == .internal ? 2 : 1)
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 /// `bizdirect serve`: the three listeners.

@@ -26,10 +26,8 @@ enum CompositionRoot {
             let result = try await work(ra)
             await ra.shutdown()
             return result
-        } catch let error as BizDirectError {
-            await ra.shutdown()
-            throw ValidationError(error.detail)
         } catch {
+            // A refusal stays a BizDirectError: `BizDirectCommand.main` prints it as one line, not as a usage error.
             await ra.shutdown()
             throw error
         }

@@ -30,7 +30,13 @@ struct CommandLineTests {
 
         let common = ["--data", directory.url.path, "--database-url", databaseURL, "--scrypt-log-n", "10"]
         let unknown = try await ExternalTool.run(executable, ["staff", "unlock", "S9999"] + common)
-        #expect(unknown.status != 0 && unknown.output.contains("No staff member has this ID."), "\(unknown.output)")
+        #expect(unknown.status == 1 && unknown.output.contains("No staff member has this ID."), "\(unknown.output)")
+        // A refusal is one line with its cause and reason key, not a usage error (exit 64).
+        #expect(!unknown.output.contains("Usage:") && unknown.output.contains("bizdirect: "), "\(unknown.output)")
+        let badCSR = directory.url.appendingPathComponent("bad.csr")
+        try Data("garbage".utf8).write(to: badCSR)
+        let refusedCSR = try await ExternalTool.run(executable, ["staff", "add", "--csr", badCSR.path, "Someone"] + common)
+        #expect(refusedCSR.status == 1 && !refusedCSR.output.contains("Usage:"), "\(refusedCSR.output)")
         let result = try await ExternalTool.run(executable, ["staff", "unlock", member.staffID.lowercased()] + common)
         #expect(result.status == 0 && result.output.contains("\(member.staffID) is unlocked"), "\(result.output)")
 
