@@ -17,7 +17,7 @@ import X509
 
 /// The decoders a harness can exercise.
 enum FuzzTarget: String, CaseIterable {
-    case ocsp, ocspGET = "ocsp-get", csr, certificate, form, http
+    case ocsp, ocspGET = "ocsp-get", csr, certificate, form, json, http
 
     static var current: FuzzTarget {
         let name = ProcessInfo.processInfo.environment["BIZDIRECT_FUZZ_TARGET"] ?? ""
@@ -49,6 +49,15 @@ enum FuzzTarget: String, CaseIterable {
                 _ = try? UserID(parsing: value)
                 _ = PIN(value).secret.count
             }
+        case .json:
+            // The acquisition and renewal bodies, decoded as the controllers decode them; the CSR
+            // field then goes through the same check.
+            let data = Data(bytes)
+            if let body = try? JSONDecoder().decode(AcquisitionController.IssueBody.self, from: data) {
+                _ = Data(base64Encoded: body.csr).map { try? CSRCheck.check(Array($0)) }
+                _ = body.card?.values.map { PIN($0).secret.count }
+            }
+            _ = try? JSONDecoder().decode(AccountController.RenewBody.self, from: data)
         case .http:
             Self.requestParts(String(decoding: bytes, as: UTF8.self))
         }

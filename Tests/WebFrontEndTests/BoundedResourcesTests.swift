@@ -198,3 +198,20 @@ struct BoundedResourcesTests {
         #expect(event.target.count == AuditEvent.maximumFieldLength)
     }
 }
+
+@Suite("Form decoding")
+struct FormDecodingTests {
+    @Test("form bodies decode as browsers send them; bad escapes and odd pairs never trap", arguments: [
+        ("a=b&c=d", ["a": "b", "c": "d"]),
+        ("pin=%EF%BC%91234ab", ["pin": "１234ab"]),
+        ("a=1&a=2", ["a": "2"]),
+        ("c", ["c": ""]),
+        ("=x", ["": "x"]),
+        ("a=%zz&b=%", ["a": "", "b": ""]),
+        ("a=x+y%2Bz", ["a": "x y+z"]),
+        ("&&&", [:]),
+    ] as [(String, [String: String])])
+    func parse(_ body: String, _ expected: [String: String]) {
+        #expect(Forms.parse(body) == expected)
+    }
+}
