@@ -69,7 +69,7 @@ let package = Package(
         .target(
             name: "WebFrontEnd",
             dependencies: [
-                "BizDirectCore", "RegistrationAuthority",
+                "BizDirectCore", "Policy", "RegistrationAuthority",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),

@@ -16,6 +16,8 @@ public enum UserChange: Sendable {
     case unlock
     /// Delete the user; their certificate is revoked.
     case delete
+    /// End the user's live sessions (ASVS 7.4.5).
+    case endSessions
 }
 
 extension AdministratorService {
@@ -46,9 +48,13 @@ extension AdministratorService {
                 fresh.pinHash = prepared?.0
                 fresh.confirmationPINHash = prepared?.1
                 fresh.mustChangePIN = true
+                // PINs set by someone else end the user's live sessions.
+                try await tx.endSessions(holderIDs: [try fresh.requireID()], reason: "session.pinReset")
+            case .endSessions:
+                try await tx.endSessions(holderIDs: [try fresh.requireID()], reason: "session.endedByAdministrator")
             case .reissue:
                 revoked = try await tx.revokeActiveCertificates(holderID: try fresh.requireID(), reason: RevocationReason.superseded.rawValue, at: now)
-                fresh.acquisitionOpenUntil = now.addingTimeInterval(AcquisitionPolicy.window)
+                fresh.openAcquisitionWindow(until: now.addingTimeInterval(AcquisitionPolicy.window))
             case .unlock:
                 fresh.releaseLock()
             case .delete:
@@ -81,6 +87,7 @@ extension AdministratorService {
         switch change {
         case .rename: "rename"
         case .setPINs: "setPINs"
+        case .endSessions: "endSessions"
         case .reissue: "reissue"
         case .unlock: "unlock"
         case .delete: "delete"

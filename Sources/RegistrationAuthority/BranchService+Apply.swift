@@ -44,7 +44,7 @@ extension BranchService {
                 throw BizDirectError.notFound("contract.noAdministrator", "This contract has no administrator.")
             }
             _ = try await tx.revokeActiveCertificates(holderID: try administrator.requireID(), reason: RevocationReason.superseded.rawValue, at: now)
-            administrator.acquisitionOpenUntil = now.addingTimeInterval(AcquisitionPolicy.window)
+            administrator.openAcquisitionWindow(until: now.addingTimeInterval(AcquisitionPolicy.window))
             try await tx.update(administrator)
             return nil
         case .cardReissue:

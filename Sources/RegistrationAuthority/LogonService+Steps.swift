@@ -41,8 +41,9 @@ extension LogonService {
 
     /// Sets a holder's PIN and confirmation PIN (both checked by PINPolicy). When `current` is
     /// given it must be right (counted like any PIN); the forced change after logon passes nil.
+    /// Every other session of the holder ends; the one with `keepingSession` (the caller's) stays.
     public func changePINs(holderID: UUID, current: PIN?, pin: PIN, confirmation: PIN, clientAddress: String,
-                           certificateSerial: String) async throws {
+                           certificateSerial: String, keepingSession: String?) async throws {
         guard let holder = try await store.holder(id: holderID) else { throw BizDirectError.notFound("holder.unknown", "Unknown holder.") }
         let staff = Role(rawValue: holder.role)?.isStaff ?? false
         let decision = staff ? PINPolicy.checkFormat(pin) : PINPolicy.checkPair(pin: pin, confirmation: confirmation)
@@ -64,6 +65,8 @@ extension LogonService {
             fresh.confirmationPINHash = confirmationHash
             fresh.mustChangePIN = false
             try await tx.update(fresh)
+            try await tx.endSessions(holderIDs: [holderID], reason: "session.pinChanged",
+                                     keeping: keepingSession.map { Store.sha256Hex(Array($0.utf8)) })
             try await tx.appendAudit(AuditEvent(actor: actor, action: "pin.change", target: holder.loginID, outcome: .allowed,
                                                 clientAddress: clientAddress, certificateSerial: certificateSerial), at: now)
         }

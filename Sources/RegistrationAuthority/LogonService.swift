@@ -50,20 +50,25 @@ public struct LogonService: Sendable {
 
     /// Classifies the client certificate presented on the logon site (DER, or nil for none).
     public func examine(certificateDER: [UInt8]?, clientAddress: String) async throws -> PresentedCertificate {
+        try await audited(try await classify(certificateDER), clientAddress)
+    }
+
+    /// What a presented certificate is and whom it names, without deciding anything (so without
+    /// an audit event): for naming the actor of a refusal made elsewhere.
+    public func classify(_ certificateDER: [UInt8]?) async throws -> PresentedCertificate {
         guard let der = certificateDER else {
-            return try await audited(PresentedCertificate(check: .none, fingerprint: nil, serial: nil, holder: nil, notAfter: nil), clientAddress)
+            return PresentedCertificate(check: .none, fingerprint: nil, serial: nil, holder: nil, notAfter: nil)
         }
         let fingerprint = Store.sha256Hex(der)
         guard let certificate = try? Certificate(derEncoded: der), certificate.issuer == issuingCA.subject,
               issuingCA.publicKey.isValidSignature(certificate.signature, for: certificate) else {
-            return try await audited(PresentedCertificate(check: .foreign, fingerprint: fingerprint, serial: nil, holder: nil, notAfter: nil), clientAddress)
+            return PresentedCertificate(check: .foreign, fingerprint: fingerprint, serial: nil, holder: nil, notAfter: nil)
         }
         guard let row = try await store.certificate(fingerprint: fingerprint), let holder = try await store.holder(id: row.holderID) else {
-            return try await audited(PresentedCertificate(check: .unknown, fingerprint: fingerprint, serial: nil, holder: nil, notAfter: nil), clientAddress)
+            return PresentedCertificate(check: .unknown, fingerprint: fingerprint, serial: nil, holder: nil, notAfter: nil)
         }
         let check = CertificateCheck.classify(notBefore: row.notBefore, notAfter: row.notAfter, revokedAt: row.revokedAt, now: clock.now())
-        return try await audited(PresentedCertificate(check: check, fingerprint: fingerprint, serial: row.serial,
-                                                      holder: try await summary(holder), notAfter: row.notAfter), clientAddress)
+        return PresentedCertificate(check: check, fingerprint: fingerprint, serial: row.serial, holder: try await summary(holder), notAfter: row.notAfter)
     }
 
     /// A certificate that names a holder is a decision about that person and is audited. No
@@ -93,7 +98,9 @@ public struct LogonService: Sendable {
     }
 
     /// One attempt at a holder's secrets: the failure is counted first (atomically), `check`
-    /// runs, success clears the counter, failure at the limit locks. Every outcome is audited.
+    /// runs, failure at the limit locks. Success does not clear the counter: only a completed
+    /// logon (`LogonFlow`) or an explicit unlock does, so a right PIN cannot buy more card
+    /// guesses. Every outcome is audited.
     func attempt(_ holder: HolderModel, action: String, clientAddress: String, certificateSerial: String,
                  check: () async throws -> Bool) async throws {
         let now = clock.now()
@@ -108,7 +115,9 @@ public struct LogonService: Sendable {
             throw BizDirectError.locked("service.locked", "The service is locked after too many wrong PINs.")
         }
         if try await check() {
-            try await store.resetFailureCount(holderID: holderID)
+            // The attempt was counted before the check; a right answer gives it back, so the
+            // counter holds only wrong answers since the last completed logon.
+            try await store.lowerFailureCount(holderID: holderID)
             try await audit(.allowed)
             return
         }

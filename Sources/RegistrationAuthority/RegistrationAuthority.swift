@@ -17,6 +17,8 @@ public final class RegistrationAuthority: Sendable {
     public let logon: LogonService
     /// Web sessions.
     public let sessions: SessionService
+    /// The logon state machine: the only way a logon session is made or advanced.
+    public let logonFlow: LogonFlow
     /// Bank staff.
     public let staff: StaffService
     /// The branch's workflows.
@@ -94,6 +96,8 @@ public final class RegistrationAuthority: Sendable {
         branch = BranchService(store: store, certificates: certificates, hasher: hasher, vault: vault, clock: clock, random: random)
         cards = CardService(store: store, vault: vault, hasher: hasher, random: random)
         administrators = AdministratorService(store: store, hasher: hasher, logon: logon, clock: clock, userLimit: configuration.userLimit)
+        logonFlow = LogonFlow(logon: logon, sessions: sessions, cards: cards, certificates: certificates, store: store,
+                              userIdleTimeout: configuration.userIdleTimeout, staffIdleTimeout: configuration.staffIdleTimeout)
         acquisition = AcquisitionService(store: store, logon: logon, cards: cards, certificates: certificates, hasher: hasher,
                                          chain: [CAHierarchy.der(hierarchy.issuing), CAHierarchy.der(hierarchy.root)], clock: clock)
         tlsMaterial = try Self.tlsMaterial(hierarchy, configuration: configuration)

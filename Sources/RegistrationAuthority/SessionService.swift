@@ -13,7 +13,7 @@ public struct SessionState: Sendable {
     /// Whose session it is (nil before the certificate named anyone).
     public let holderID: UUID?
     /// How far the logon has got.
-    public let stage: String
+    public let stage: LogonStage
     /// SHA-256 (hex) of the certificate the session is bound to (public information).
     public let certificateFingerprint: String
 }
@@ -27,11 +27,12 @@ public struct SessionService: Sendable {
     let absoluteTimeout: TimeInterval
     let logger: Logger
 
-    /// Starts a session for `holderID`, bound to the certificate with `fingerprint`.
-    public func start(holderID: UUID?, certificateFingerprint: String, stage: String, idleTimeout: TimeInterval) async throws -> SessionState {
+    /// Starts a session for `holderID`, bound to the certificate with `fingerprint`. Only the
+    /// logon flow starts sessions, once the PIN was right.
+    func start(holderID: UUID, certificateFingerprint: String, stage: LogonStage, idleTimeout: TimeInterval) async throws -> SessionState {
         let token = newToken(), csrf = newToken()
         _ = try await store.insertSession(tokenHash: Store.sha256Hex(Array(token.utf8)), holderID: holderID,
-                                          certificateFingerprint: certificateFingerprint, stage: stage, csrfToken: csrf,
+                                          certificateFingerprint: certificateFingerprint, stage: stage.rawValue, csrfToken: csrf,
                                           idleTimeout: idleTimeout, at: clock.now())
         return SessionState(token: token, csrfToken: csrf, holderID: holderID, stage: stage, certificateFingerprint: certificateFingerprint)
     }
@@ -47,6 +48,15 @@ public struct SessionService: Sendable {
             logger.info("unknown session token", metadata: ["client": "\(clientAddress)"])
             throw BizDirectError.unauthenticated("session.missing", "Your session has ended. Please log on again.")
         }
+        if let reason = row.endedReason {
+            // Ended by a lock, a PIN change, a revocation or the administrator: say which, once.
+            try await end(hash, holderID: row.holderID, denial: reason, clientAddress: clientAddress, presentedFingerprint: certificateFingerprint)
+            throw Self.endedError(reason)
+        }
+        guard let stage = LogonStage(rawValue: row.stage) else {
+            try await end(hash, holderID: row.holderID, denial: "session.stageUnknown", clientAddress: clientAddress, presentedFingerprint: certificateFingerprint)
+            throw BizDirectError.internal("session.stageUnknown", "The session could not be read. Please log on again.")
+        }
         guard row.certificateFingerprint == certificateFingerprint else {
             try await end(hash, holderID: row.holderID, denial: "session.certificateMismatch", clientAddress: clientAddress,
                           presentedFingerprint: certificateFingerprint)
@@ -60,8 +70,17 @@ public struct SessionService: Sendable {
         }
         row.lastSeenAt = now
         try await store.update(row)
-        return SessionState(token: token, csrfToken: row.csrfToken, holderID: row.holderID, stage: row.stage,
+        return SessionState(token: token, csrfToken: row.csrfToken, holderID: row.holderID, stage: stage,
                             certificateFingerprint: row.certificateFingerprint)
+    }
+
+    /// The error a session ended by someone else shows: the page says why.
+    static func endedError(_ reason: String) -> BizDirectError {
+        switch reason {
+        case "session.locked": .locked(reason, "The service has been locked. Your session has ended.")
+        case "session.revoked": .revoked(reason, "Your certificate has been revoked. Your session has ended.")
+        default: .unauthenticated(reason, "Your session has ended. Please log on again.")
+        }
     }
 
     /// The holder logs off: the session ends on the server, and the audit chain says so.
@@ -86,8 +105,9 @@ public struct SessionService: Sendable {
         }
     }
 
-    /// Moves the session to `stage` under a new id (the old id stops working).
-    public func stepUp(token: String, to stage: String) async throws -> SessionState {
+    /// Moves the session to `stage` under a new id (the old id stops working). Only the logon
+    /// flow calls this.
+    func stepUp(token: String, to stage: LogonStage) async throws -> SessionState {
         let hash = Store.sha256Hex(Array(token.utf8))
         guard let row = try await store.session(tokenHash: hash) else {
             throw BizDirectError.unauthenticated("session.missing", "Your session has ended. Please log on again.")
@@ -95,7 +115,7 @@ public struct SessionService: Sendable {
         let token = newToken(), csrf = newToken()
         row.tokenHash = Store.sha256Hex(Array(token.utf8))
         row.csrfToken = csrf
-        row.stage = stage
+        row.stage = stage.rawValue
         row.lastSeenAt = clock.now()
         try await store.update(row)
         return SessionState(token: token, csrfToken: csrf, holderID: row.holderID, stage: stage, certificateFingerprint: row.certificateFingerprint)
@@ -108,6 +128,16 @@ public struct SessionService: Sendable {
 
     /// Number of stored sessions.
     public func count() async throws -> Int { try await store.sessionCount() }
+
+    /// Deletes sessions that ended, went idle past the longest idle timeout, or passed the
+    /// absolute timeout (the purge job; it decides nothing about anyone, so it is not audited).
+    @discardableResult
+    public func purge(longestIdleTimeout: TimeInterval) async throws -> Int {
+        let now = clock.now()
+        try await store.purgeRateBuckets(before: now)
+        return try await store.purgeSessions(idleBefore: now.addingTimeInterval(-longestIdleTimeout),
+                                             absoluteBefore: now.addingTimeInterval(-absoluteTimeout))
+    }
 
     private func newToken() -> String {
         Data(random.bytes(32)).base64EncodedString().replacingOccurrences(of: "+", with: "-")

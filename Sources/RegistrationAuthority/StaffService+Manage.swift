@@ -71,7 +71,7 @@ extension StaffService {
             case .reissue:
                 revoked = try await tx.revokeActiveCertificates(holderID: try fresh.requireID(), reason: RevocationReason.superseded.rawValue, at: now)
                 fresh.acquisitionCodeHash = codeHash
-                fresh.acquisitionOpenUntil = now.addingTimeInterval(AcquisitionPolicy.window)
+                fresh.openAcquisitionWindow(until: now.addingTimeInterval(AcquisitionPolicy.window))
             }
             try await tx.update(fresh)
             try await tx.appendAudit(AuditEvent(actor: actor, action: "staff.\(change.rawValue)", target: fresh.loginID, outcome: .allowed,

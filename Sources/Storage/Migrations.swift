@@ -65,3 +65,23 @@ struct CreateSchemaV1: AsyncMigration {
         }
     }
 }
+
+/// Version 2: acquisition failures counted against the window (not the logon lock), sessions
+/// ended with a reason (a lock, a PIN change or a revocation ends them at their next request),
+/// and rate buckets shared by every server process on the database.
+struct CreateSchemaV2: AsyncMigration {
+    func prepare(on database: any Database) async throws {
+        try await database.schema("holders")
+            .field("acquisition_failures", .int, .required, .sql(.default(0))).update()
+        try await database.schema("sessions").field("ended_reason", .string).update()
+        try await database.schema("rate_buckets")
+            .field("bucket", .string, .identifier(auto: false))
+            .field("window_start", .int64, .required).field("count", .int, .required).create()
+    }
+
+    func revert(on database: any Database) async throws {
+        try await database.schema("rate_buckets").delete()
+        try await database.schema("sessions").deleteField("ended_reason").update()
+        try await database.schema("holders").deleteField("acquisition_failures").update()
+    }
+}

@@ -40,6 +40,8 @@ public final class HolderModel: Model, @unchecked Sendable {
     @OptionalField(key: "acquisition_code_hash") public var acquisitionCodeHash: String?
     /// The pending card challenge (administrators): cells such as "A3,C7,E1,B9", kept until answered.
     @OptionalField(key: "card_challenge") public var cardChallenge: String?
+    /// Wrong acquisition attempts in the current window (not the logon counter).
+    @Field(key: "acquisition_failures") public var acquisitionFailures: Int
     /// When the administrator deleted this user (the row and its ID stay, for the audit trail).
     @OptionalField(key: "deleted_at") public var deletedAt: Date?
     @Field(key: "created_at") public var createdAt: Date
@@ -51,6 +53,12 @@ extension HolderModel {
     public func releaseLock() {
         lockedAt = nil
         failureCount = 0
+    }
+
+    /// Opens an acquisition window until `until`, with a fresh count of wrong attempts.
+    public func openAcquisitionWindow(until: Date) {
+        acquisitionOpenUntil = until
+        acquisitionFailures = 0
     }
 }
 
@@ -100,6 +108,9 @@ public final class SessionModel: Model, @unchecked Sendable {
     @Field(key: "idle_timeout") public var idleTimeout: Double
     @Field(key: "created_at") public var createdAt: Date
     @Field(key: "last_seen_at") public var lastSeenAt: Date
+    /// Why the session was ended by something other than its holder (a lock, a PIN change, a
+    /// revocation); the next request shows this reason, then the row goes.
+    @OptionalField(key: "ended_reason") public var endedReason: String?
     public init() {}
 }
 

@@ -81,6 +81,7 @@ public final class StorageDatabase: Sendable {
         }
         let migrations = Migrations()
         migrations.add(CreateSchemaV1())
+        migrations.add(CreateSchemaV2())
         let migrator = Migrator(databases: databases, migrations: migrations, logger: logger, on: eventLoop)
         try await migrator.setupIfNeeded().flatMap { migrator.prepareBatch() }.get()
     }

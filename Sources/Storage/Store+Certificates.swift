@@ -83,15 +83,26 @@ extension Store {
 
     /// Marks a certificate revoked. Returns false when it was already revoked (revocation is
     /// idempotent: the first time and reason stand).
+    ///
+    /// One conditional UPDATE, so of two concurrent revocations only one changes the row: the
+    /// first time and reason stand. The sessions bound to the certificate end with it.
     public func revokeCertificate(serial: String, reason: Int, at time: Date) async throws -> Bool {
-        guard let row = try await certificate(serial: serial) else {
-            throw BizDirectError.notFound("certificate.unknown", "No certificate has this serial number.")
+        struct Row: Decodable { let fingerprint: String }
+        let rows = try await sql.update(CertificateModel.schema)
+            .set(SQLIdentifier("status"), to: SQLBind("revoked"))
+            .set(SQLIdentifier("revoked_at"), to: SQLBind(time))
+            .set(SQLIdentifier("revocation_reason"), to: SQLBind(reason))
+            .where(SQLIdentifier("serial"), .equal, SQLBind(serial))
+            .where(SQLIdentifier("status"), .notEqual, SQLBind("revoked"))
+            .returning(SQLIdentifier("fingerprint"))
+            .all(decoding: Row.self)
+        guard let revoked = rows.first else {
+            guard try await certificate(serial: serial) != nil else {
+                throw BizDirectError.notFound("certificate.unknown", "No certificate has this serial number.")
+            }
+            return false
         }
-        guard row.status != "revoked" else { return false }
-        row.status = "revoked"
-        row.revokedAt = time
-        row.revocationReason = reason
-        try await row.update(on: database)
+        try await endSessions(certificateFingerprint: revoked.fingerprint, reason: "session.revoked")
         return true
     }
 

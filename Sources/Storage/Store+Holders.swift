@@ -16,6 +16,7 @@ extension Store {
         row.pinHash = pinHash
         row.confirmationPINHash = confirmationPINHash
         row.failureCount = 0
+        row.acquisitionFailures = 0
         row.mustChangePIN = false
         row.acquisitionCodeHash = acquisitionCodeHash
         row.acquisitionOpenUntil = acquisitionOpenUntil

@@ -34,7 +34,7 @@ struct AccountController {
         do {
             try await ra.logon.changePINs(holderID: user.holder.id, current: PIN(fields["current"] ?? ""), pin: PIN(fields["pin"] ?? ""),
                                           confirmation: PIN(fields["confirmation"] ?? ""), clientAddress: context.clientAddress,
-                                          certificateSerial: user.presented.serial ?? "-")
+                                          certificateSerial: user.presented.serial ?? "-", keepingSession: user.session.token)
         } catch let error as BizDirectError where error.kind == .malformed || error.kind == .unauthenticated {
             var values = values(user)
             values["error"] = Strings.table(context.language)["error.\(error.reason)"] ?? ""

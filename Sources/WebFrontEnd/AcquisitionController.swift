@@ -9,7 +9,6 @@ import RegistrationAuthority
 struct AcquisitionController {
     let ra: RegistrationAuthority
     let renderer: PageRenderer
-    static let formCookie = "bizdirect_form"
 
     /// The JSON the page posts.
     struct IssueBody: Decodable {
@@ -104,15 +103,15 @@ struct AcquisitionController {
 
     /// A form page with a fresh double-submit token (cookie and hidden field).
     private func formPage(_ template: String, language: Language, status: HTTPResponse.Status = .ok, values: [String: Any]) -> Response {
-        let token = Hex.encode(SystemRandom().bytes(16))
+        let token = FormToken.make()
         var values = values
         values["csrf"] = token
         var response = renderer.page(template, language: language, status: status, values: values)
-        response.setCookie(Cookie(name: Self.formCookie, value: token, path: "/acquire", secure: true, httpOnly: true, sameSite: .strict))
+        response.setCookie(FormToken.cookie(token))
         return response
     }
 
     private func requireFormCookie(_ request: Request, token: String, context: BizDirectRequestContext) async throws {
-        try await SessionGate(ra: ra).requireCSRF(["csrf": token], expected: request.cookies[Self.formCookie]?.value ?? "", request, context)
+        try await FormToken.require(["csrf": token], request, context, gate: SessionGate(ra: ra))
     }
 }

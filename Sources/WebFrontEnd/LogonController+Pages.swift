@@ -23,8 +23,8 @@ extension LogonController {
         ["csrf": csrf, "name": holder.name, "administrator": holder.role == .administrator, "user": holder.role == .user, "staff": holder.role.isStaff]
     }
 
-    func cardPage(contractID: String, csrf: String, language: Language, error: String?) async throws -> Response {
-        let availability = try await ra.cards.availability(contractID: contractID)
+    func cardPage(_ holder: HolderSummary, cells: [String], csrf: String, language: Language, error: String?) async throws -> Response {
+        let availability = try await ra.cards.availability(contractID: holder.scope)
         var values: [String: Any] = ["csrf": csrf]
         if let arrival = availability.expectedArrival {
             values["arrival"] = "\(PageRenderer.format(arrival.lowerBound, language: language)) – \(PageRenderer.format(arrival.upperBound, language: language))"
@@ -36,7 +36,7 @@ extension LogonController {
                 "next": PageRenderer.fill("card.none.next", language: language, date: nil),
             ])
         }
-        values["cells"] = try await ra.cards.challenge(contractID: contractID).map { ["cell": $0] }
+        values["cells"] = cells.map { ["cell": $0] }
         if let error { values["error"] = error }
         return renderer.page("card", language: language, status: error == nil ? .ok : .unauthorized, values: values)
     }

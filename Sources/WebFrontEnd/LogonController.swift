@@ -23,10 +23,11 @@ struct LogonController {
         StaticFiles.register(on: router)
     }
 
-    /// Checks the certificate; explains what is wrong, or starts a session and asks for the PIN.
+    /// Checks the certificate; explains what is wrong, or asks for the PIN. Nothing is stored:
+    /// the session is made by the RA once the PIN is right.
     func showLogon(_ request: Request, context: BizDirectRequestContext) async throws -> Response {
         let presented = try await ra.logon.examine(certificateDER: context.peerCertificateDER, clientAddress: context.clientAddress)
-        guard presented.check == .valid, let holder = presented.holder, let fingerprint = presented.fingerprint else {
+        guard presented.check == .valid, let holder = presented.holder else {
             if presented.check == .none, let remembered = request.cookies[Self.rememberCookie]?.value,
                let problem = try await ra.logon.rememberedProblem(fingerprint: remembered) {
                 return explanation(problem, language: context.language)
@@ -37,109 +38,113 @@ struct LogonController {
             return wrongCertificate(holder.role, wanted: wanted, language: context.language)
         }
         if holder.locked { return lockedPage(context.language) }
-        let timeout = holder.role == .user ? ra.configuration.userIdleTimeout : ra.configuration.staffIdleTimeout
-        let session = try await ra.sessions.start(holderID: holder.id, certificateFingerprint: fingerprint, stage: "certificate", idleTimeout: timeout)
-        var response = renderer.page("pin", language: context.language, values: pinValues(holder, csrf: session.csrfToken, language: context.language))
-        response.setCookie(SessionGate.cookie(session.token))
-        return response
+        return pinPage(holder, language: context.language, status: .ok, error: nil)
     }
 
-    /// Checks the PIN; on success the session steps up under a new id.
+    /// The PIN step. The RA checks the certificate and the PIN, and decides the next step.
     func submitPIN(_ request: Request, context: BizDirectRequestContext) async throws -> Response {
-        let (session, fields) = try await resumeForm(request, context: context)
-        guard let holderID = session.holderID else { throw BizDirectError.unauthenticated("session.missing", "No holder.") }
-        let presented = try await ra.logon.examine(certificateDER: context.peerCertificateDER, clientAddress: context.clientAddress)
+        let fields = try await Forms.fields(request, limit: ra.configuration.maximumBodySize)
+        try await FormToken.require(fields, request, context, gate: gate)
         do {
-            try await ra.logon.verifyPIN(holderID: holderID, pin: PIN(fields["pin"] ?? ""), clientAddress: context.clientAddress,
-                                         certificateSerial: presented.serial ?? "-")
+            let outcome = try await ra.logonFlow.submitPIN(certificateDER: context.peerCertificateDER, pin: PIN(fields["pin"] ?? ""),
+                                                           clientAddress: context.clientAddress)
+            return try render(outcome, presentedFingerprint: outcome.session?.certificateFingerprint)
         } catch let error as BizDirectError where error.kind == .unauthenticated {
-            let message = Strings.table(context.language)["error.\(error.reason)"] ?? ""
-            var values: [String: Any] = ["csrf": session.csrfToken, "error": message]
-            if let holder = presented.holder { values.merge(pinValues(holder, csrf: session.csrfToken, language: context.language)) { a, _ in a } }
-            return renderer.page("pin", language: context.language, status: .unauthorized, values: values)
+            let presented = try await ra.logon.examine(certificateDER: context.peerCertificateDER, clientAddress: context.clientAddress)
+            guard let holder = presented.holder else { throw error }
+            return pinPage(holder, language: context.language, status: .unauthorized, error: Strings.table(context.language)["error.\(error.reason)"],
+                           token: fields["csrf"])
         } catch let error as BizDirectError where error.kind == .locked {
-            try await ra.sessions.end(token: session.token)
             return lockedPage(context.language)
         }
-        if presented.holder?.role == .administrator { return try await advance(session, to: "card", location: "/logon/card") }
-        return try await finishLogon(session, holderID: holderID, serial: presented.serial)
     }
 
-    /// The card step (administrators): the pending challenge, the same until answered.
+    /// The card step page (administrators): the pending challenge, the same until answered.
     func showCard(_ request: Request, context: BizDirectRequestContext) async throws -> Response {
-        let session = try await gate.resume(request, context: context)
-        guard session.stage == "card", let holderID = session.holderID, let holder = try await ra.logon.holderSummary(id: holderID) else {
-            throw BizDirectError.unauthenticated("session.missing", "Log on again.")
-        }
-        return try await cardPage(contractID: holder.scope, csrf: session.csrfToken, language: context.language, error: nil)
+        try await showCurrent(request, context: context, expecting: .card)
     }
 
     func submitCard(_ request: Request, context: BizDirectRequestContext) async throws -> Response {
-        let (session, fields) = try await resumeForm(request, context: context)
-        guard session.stage == "card", let holderID = session.holderID, let holder = try await ra.logon.holderSummary(id: holderID) else {
-            throw BizDirectError.unauthenticated("session.missing", "Log on again.")
-        }
-        let presented = try await ra.logon.examine(certificateDER: context.peerCertificateDER, clientAddress: context.clientAddress)
+        let (token, fields) = try await sessionForm(request, context: context)
         var answers: [String: String] = [:]
         for (name, value) in fields where name.hasPrefix("card_") { answers[String(name.dropFirst(5))] = value }
         do {
-            try await ra.logon.verifyCard(holderID: holderID, answers: answers, cards: ra.cards, clientAddress: context.clientAddress,
-                                          certificateSerial: presented.serial ?? "-")
-        } catch let error as BizDirectError where error.kind == .unauthenticated {
-            let message = Strings.table(context.language)["error.card.wrong"] ?? ""
-            return try await cardPage(contractID: holder.scope, csrf: session.csrfToken, language: context.language, error: message)
+            let outcome = try await ra.logonFlow.submitCard(token: token, certificateDER: context.peerCertificateDER, answers: answers,
+                                                            clientAddress: context.clientAddress)
+            return try render(outcome, presentedFingerprint: outcome.session?.certificateFingerprint)
+        } catch let error as BizDirectError where error.kind == .unauthenticated && error.reason == "pin.wrong" {
+            let (step, session, holder) = try await ra.logonFlow.current(token: token, certificateDER: context.peerCertificateDER,
+                                                                         clientAddress: context.clientAddress)
+            guard case .card(let cells) = step else { throw error }
+            return try await cardPage(holder, cells: cells, csrf: session.csrfToken, language: context.language,
+                                      error: Strings.table(context.language)["error.card.wrong"])
         } catch let error as BizDirectError where error.kind == .locked {
-            try await ra.sessions.end(token: session.token)
             return lockedPage(context.language)
         }
-        return try await finishLogon(session, holderID: holderID, serial: presented.serial)
     }
 
     /// The forced change of PINs at first logon (or after someone else set them).
     func showChangePIN(_ request: Request, context: BizDirectRequestContext) async throws -> Response {
-        let session = try await gate.resume(request, context: context)
-        guard session.stage == "changePIN", let holderID = session.holderID, let holder = try await ra.logon.holderSummary(id: holderID) else {
-            throw BizDirectError.unauthenticated("session.missing", "Log on again.")
-        }
-        return renderer.page("change-pin", language: context.language, values: changeValues(holder, csrf: session.csrfToken))
+        try await showCurrent(request, context: context, expecting: .changePINs)
     }
 
     func submitChangePIN(_ request: Request, context: BizDirectRequestContext) async throws -> Response {
-        let (session, fields) = try await resumeForm(request, context: context)
-        guard session.stage == "changePIN", let holderID = session.holderID, let holder = try await ra.logon.holderSummary(id: holderID) else {
-            throw BizDirectError.unauthenticated("session.missing", "Log on again.")
-        }
-        let presented = try await ra.logon.examine(certificateDER: context.peerCertificateDER, clientAddress: context.clientAddress)
+        let (token, fields) = try await sessionForm(request, context: context)
         do {
-            try await ra.logon.changePINs(holderID: holderID, current: nil, pin: PIN(fields["pin"] ?? ""), confirmation: PIN(fields["confirmation"] ?? ""),
-                                          clientAddress: context.clientAddress, certificateSerial: presented.serial ?? "-")
+            let outcome = try await ra.logonFlow.changePINs(token: token, certificateDER: context.peerCertificateDER, pin: PIN(fields["pin"] ?? ""),
+                                                            confirmation: PIN(fields["confirmation"] ?? ""), clientAddress: context.clientAddress)
+            return try render(outcome, presentedFingerprint: nil)
         } catch let error as BizDirectError where error.kind == .malformed {
+            let (_, session, holder) = try await ra.logonFlow.current(token: token, certificateDER: context.peerCertificateDER,
+                                                                      clientAddress: context.clientAddress)
             var values = changeValues(holder, csrf: session.csrfToken)
             values["error"] = Strings.table(context.language)["error.\(error.reason)"] ?? ""
             return renderer.page("change-pin", language: context.language, status: .badRequest, values: values)
         }
-        return try await advance(session, to: "complete", location: "/home")
     }
 
-    /// After the last secret: forced PIN change, or the home page. A renewed certificate's first
-    /// logon supersedes the older one.
-    private func finishLogon(_ session: SessionState, holderID: UUID, serial: String?) async throws -> Response {
-        if let serial { _ = try await ra.logon.supersedeOlderCertificates(holderID: holderID, presentedSerial: serial, certificates: ra.certificates) }
-        var response = try await ra.logon.mustChangePINs(holderID: holderID)
-            ? try await advance(session, to: "changePIN", location: "/logon/change-pin")
-            : try await advance(session, to: "complete", location: "/home")
-        // Remember which certificate this browser logs on with, to explain its expiry later.
-        response.setCookie(Cookie(name: Self.rememberCookie, value: session.certificateFingerprint, maxAge: 2 * 366 * 86_400, path: "/logon",
-                                  secure: true, httpOnly: true, sameSite: .strict))
+    /// Shows the page of the session's current stage, when it is the one asked for.
+    private func showCurrent(_ request: Request, context: BizDirectRequestContext, expecting: LogonInput) async throws -> Response {
+        guard let token = request.cookies[SessionGate.cookieName]?.value, !token.isEmpty else {
+            throw BizDirectError.unauthenticated("session.missing", "Log on again.")
+        }
+        let (step, session, holder) = try await ra.logonFlow.current(token: token, certificateDER: context.peerCertificateDER,
+                                                                     clientAddress: context.clientAddress)
+        switch (step, expecting) {
+        case (.card(let cells), .card): return try await cardPage(holder, cells: cells, csrf: session.csrfToken, language: context.language, error: nil)
+        case (.changePINs, .changePINs): return renderer.page("change-pin", language: context.language, values: changeValues(holder, csrf: session.csrfToken))
+        default: throw BizDirectError.unauthenticated("session.missing", "Log on again.")
+        }
+    }
+
+    /// Renders the step the RA decided: a redirect to its page under the session's new id.
+    private func render(_ outcome: LogonOutcome, presentedFingerprint: String?) throws -> Response {
+        guard let session = outcome.session else { throw BizDirectError.unauthenticated("session.missing", "Log on again.") }
+        let location = switch outcome.step {
+        case .pin: "/logon"
+        case .card: "/logon/card"
+        case .changePINs: "/logon/change-pin"
+        case .home: "/home"
+        }
+        var response = Response(status: .seeOther, headers: [.location: location])
+        response.setCookie(SessionGate.cookie(session.token))
+        if let presentedFingerprint, outcome.step != .pin {
+            // Remember which certificate this browser logs on with, to explain its expiry later.
+            response.setCookie(Cookie(name: Self.rememberCookie, value: presentedFingerprint, maxAge: 2 * 366 * 86_400, path: "/",
+                                      secure: true, httpOnly: true, sameSite: .strict))
+        }
         return response
     }
 
-    static let rememberCookie = "bizdirect_certificate"
+    static let rememberCookie = "__Host-bizdirect_certificate"
 
-    private func advance(_ session: SessionState, to stage: String, location: String) async throws -> Response {
-        let stepped = try await ra.sessions.stepUp(token: session.token, to: stage)
-        var response = Response(status: .seeOther, headers: [.location: location])
-        response.setCookie(SessionGate.cookie(stepped.token))
+    /// The PIN form; after a wrong PIN the form keeps its token, so the browser can simply try again.
+    private func pinPage(_ holder: HolderSummary, language: Language, status: HTTPResponse.Status, error: String?, token: String? = nil) -> Response {
+        let token = token ?? FormToken.make()
+        var values = pinValues(holder, csrf: token, language: language)
+        if let error { values["error"] = error }
+        var response = renderer.page("pin", language: language, status: status, values: values)
+        response.setCookie(FormToken.cookie(token))
         return response
     }
 
@@ -169,6 +174,12 @@ struct LogonController {
         let fields = try await Forms.fields(request, limit: ra.configuration.maximumBodySize)
         try await gate.requireCSRF(fields, expected: session.csrfToken, request, context)
         return (session, fields)
+    }
+
+    /// A logon-step form: the session token and the fields, with the session's CSRF token checked.
+    private func sessionForm(_ request: Request, context: BizDirectRequestContext) async throws -> (String, [String: String]) {
+        let (session, fields) = try await resumeForm(request, context: context)
+        return (session.token, fields)
     }
 
     private func explanation(_ check: CertificateCheck, language: Language) -> Response {

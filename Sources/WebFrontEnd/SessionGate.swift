@@ -12,7 +12,7 @@ struct Authenticated {
 /// Checks the session cookie against the certificate presented on every authenticated request.
 struct SessionGate {
     let ra: RegistrationAuthority
-    static let cookieName = "bizdirect_session"
+    static let cookieName = "__Host-bizdirect_session"
 
     /// The live session bound to the certificate presented (any stage).
     func resume(_ request: Request, context: BizDirectRequestContext) async throws -> SessionState {
@@ -25,7 +25,7 @@ struct SessionGate {
     /// A completed logon whose certificate is still valid and still the holder's.
     func complete(_ request: Request, context: BizDirectRequestContext) async throws -> Authenticated {
         let session = try await resume(request, context: context)
-        guard session.stage == "complete" else { throw BizDirectError.unauthenticated("session.missing", "Logon is not complete.") }
+        guard session.stage == .complete else { throw BizDirectError.unauthenticated("session.missing", "Logon is not complete.") }
         let presented = try await ra.logon.examine(certificateDER: context.peerCertificateDER, clientAddress: context.clientAddress)
         guard presented.check == .valid, let holder = presented.holder, holder.id == session.holderID else {
             try await ra.sessions.end(token: session.token)
@@ -56,18 +56,47 @@ struct SessionGate {
                           certificateSerial: user.presented.serial ?? "-")
     }
 
-    /// Turns a request away from the web front end itself (bad form token, wrong role): the refusal
-    /// goes into the audit chain with the path asked for, then shows as a page.
+    /// Turns a request away from the web front end itself (bad form token, wrong role): when the
+    /// request names a holder (their session, or their certificate) the refusal goes into the
+    /// audit chain with the path asked for; a request that names nobody is only logged.
     func refuse(_ reason: String, _ detail: String, _ request: Request, _ context: BizDirectRequestContext,
                 by user: Authenticated? = nil) async throws -> Never {
-        try await ra.audit(AuditEvent(actor: user?.holder.auditName ?? "anonymous", action: "web.request", target: request.uri.path,
-                                      outcome: .denied(reason), clientAddress: context.clientAddress,
-                                      certificateSerial: user?.presented.serial ?? "-"))
+        var actor = user?.holder.auditName, serial = user?.presented.serial
+        if actor == nil, context.peerCertificateDER != nil {
+            let presented = try await ra.logon.classify(context.peerCertificateDER)
+            actor = presented.holder?.auditName
+            serial = presented.serial
+        }
+        if let actor {
+            try await ra.audit(AuditEvent(actor: actor, action: "web.request", target: request.uri.path,
+                                          outcome: .denied(reason), clientAddress: context.clientAddress, certificateSerial: serial ?? "-"))
+        } else {
+            context.logger.notice("request refused", metadata: ["reason": "\(reason)", "path": "\(AuditEvent.bounded(request.uri.path))"])
+        }
         throw BizDirectError.forbidden(reason, detail)
     }
 
     /// The session cookie.
     static func cookie(_ token: String) -> Cookie {
         Cookie(name: cookieName, value: token, path: "/", secure: true, httpOnly: true, sameSite: .strict)
+    }
+}
+
+/// The CSRF token of a form shown before any session exists (the PIN step, acquisition): a
+/// random value in the page and in a `__Host-` cookie, compared on submission (double submit).
+enum FormToken {
+    static let cookieName = "__Host-bizdirect_form"
+
+    /// A fresh token.
+    static func make() -> String { Hex.encode(SystemRandom().bytes(16)) }
+
+    /// The cookie that carries `token`.
+    static func cookie(_ token: String) -> Cookie {
+        Cookie(name: cookieName, value: token, path: "/", secure: true, httpOnly: true, sameSite: .strict)
+    }
+
+    /// Refuses (audited) a form whose token does not match its cookie.
+    static func require(_ fields: [String: String], _ request: Request, _ context: BizDirectRequestContext, gate: SessionGate) async throws {
+        try await gate.requireCSRF(fields, expected: request.cookies[cookieName]?.value ?? "", request, context)
     }
 }

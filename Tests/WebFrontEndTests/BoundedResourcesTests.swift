@@ -186,7 +186,7 @@ struct BoundedResourcesTests {
         let before = try await server.ra.verifyAuditChain().count
         let anonymous = try server.browser(nil); defer { Task { await anonymous.close() } }
         _ = try await anonymous.get(server.logonURL + "/logon")                 // no certificate
-        anonymous.cookies["bizdirect_session"] = "unknown-token"
+        anonymous.cookies["__Host-bizdirect_session"] = "unknown-token"
         _ = try await anonymous.get(server.logonURL + "/home")                  // unknown session
         for _ in 0..<4 { _ = try await anonymous.post(server.logonURL + "/logon/pin", form: ["pin": "x"]) } // rate-limited
         #expect(try await server.ra.verifyAuditChain().count == before)

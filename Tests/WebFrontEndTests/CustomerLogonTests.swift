@@ -117,13 +117,13 @@ struct CustomerLogonTests {
         let server = try await LiveServer.start(); defer { Task { await server.stop() } }
         let credential = try await server.ra.enrolStaff()
         let browser = try await LogonSiteTests.logOn(server, credential)
-        let remembered = try #require(browser.cookies["bizdirect_certificate"])
+        let remembered = try #require(browser.cookies["__Host-bizdirect_certificate"])
         server.clock.advance(by: 366 * 86_400)
         let none = try server.browser()          // the browser no longer sends the expired certificate
-        none.cookies["bizdirect_certificate"] = remembered
+        none.cookies["__Host-bizdirect_certificate"] = remembered
         let page = try await none.get(server.logonURL + "/logon", headers: [("Accept-Language", "en")])
         #expect(page.body.contains("data-problem=\"expired\"") && page.body.contains("expired on"))
-        none.cookies["bizdirect_certificate"] = String(repeating: "0", count: 64)
+        none.cookies["__Host-bizdirect_certificate"] = String(repeating: "0", count: 64)
         #expect(try await none.get(server.logonURL + "/logon").body.contains("data-problem=\"none\""))
         await browser.close(); await none.close()
     }

@@ -101,7 +101,7 @@ struct LogonSiteTests {
         let stale = browser.cookies
         let result = try await browser.post(server.logonURL + "/logoff", form: ["csrf": try #require(home.field("csrf"))])
         #expect(result.status == 200)
-        #expect(result.headers["Set-Cookie"].contains { $0.hasPrefix("bizdirect_session=;") && $0.contains("Max-Age=0") })
+        #expect(result.headers["Set-Cookie"].contains { $0.hasPrefix("__Host-bizdirect_session=;") && $0.contains("Max-Age=0") })
         #expect(try await server.ra.sessions.count() == 0)
         let event = try #require(try await server.ra.store.recentAuditEvents(limit: 1).first)
         #expect(event.action == "session.logoff" && event.outcome == "allowed" && event.certificateSerial == credential.serial)

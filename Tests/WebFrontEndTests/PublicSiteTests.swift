@@ -26,7 +26,7 @@ struct PublicSiteTests {
         for kind in ["administrator", "user", "staff"] {
             let page = try await browser.get(server.publicURL + "/acquire/\(kind)")
             #expect(page.status == 200, "\(kind)")
-            #expect(browser.cookies["bizdirect_form"] != nil)
+            #expect(browser.cookies["__Host-bizdirect_form"] != nil)
         }
         let form = try await browser.get(server.publicURL + "/acquire/user")
         #expect(form.body.contains("src=\"/static/pkcs.js\"") && !form.body.contains("<script>"))
