@@ -47,6 +47,9 @@ public struct BizDirectConfiguration: Sendable {
     public var userLimit: Int = 99
     /// Secret-checking requests (PIN, card, acquisition) allowed per client address per minute.
     public var attemptsPerMinute: Int = 30
+    /// Secret-checking requests allowed per account (contract ID, user ID, holder) per minute,
+    /// counted in the database so that every server process shares the count.
+    public var attemptsPerAccountPerMinute: Int = 10
     /// Largest request body accepted, bytes.
     public var maximumBodySize: Int = 256 * 1024
     /// PIN hashes running or waiting at most; past it requests get 503 with Retry-After.
@@ -100,6 +103,7 @@ public struct BizDirectConfiguration: Sendable {
         }
         guard (1...9_999).contains(userLimit) else { throw bad("user-limit", "1 to 9999") }
         guard (1...10_000).contains(attemptsPerMinute) else { throw bad("attempts-per-minute", "1 to 10000") }
+        guard (1...10_000).contains(attemptsPerAccountPerMinute) else { throw bad("attempts-per-account-per-minute", "1 to 10000") }
         guard maximumBodySize >= 1024 else { throw bad("maximum-body-size", "at least 1024 bytes") }
         guard (2...10_000).contains(pinHashCapacity) else { throw bad("pin-hash-capacity", "2 to 10000") }
         guard (1..<pinHashCapacity).contains(anonymousPINHashShare) else {

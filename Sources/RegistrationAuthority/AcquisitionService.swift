@@ -50,8 +50,16 @@ public struct AcquiredCertificate: Sendable {
     public let friendlyName: String
 }
 
-/// Checks everything in one step and issues: identifiers, PINs and card (each attempt counted),
-/// an open acquisition window (one acquisition per window), then the certificate.
+/// Checks everything in one step and issues: identifiers, PINs and card, an open acquisition
+/// window (one acquisition per window), then the certificate.
+///
+/// Acquisition is anonymous (no certificate yet), so it must not be a way to lock anyone out or
+/// to learn anything: wrong attempts count against the acquisition window, never against the
+/// holder's logon counter; nothing is counted when no window is open; and an unknown ID, a
+/// locked holder, a closed window and wrong secrets get the same answer after the same work
+/// (the same number of PIN hashes). At the limit the window closes, and the page says so and
+/// what to do. Per-account limits (per contract ID and per user ID, across every server process)
+/// slow an attacker spread over many addresses.
 public struct AcquisitionService: Sendable {
     let store: Store
     let logon: LogonService
@@ -60,27 +68,73 @@ public struct AcquisitionService: Sendable {
     let hasher: PINHasher
     let chain: [[UInt8]]
     let clock: any WallClock
+    /// Wrong attempts allowed per acquisition window (the logon lockout limit).
+    let failureLimit: Int
+    /// Attempts per contract ID, and per user ID, per minute.
+    let perAccountPerMinute: Int
+
+    /// The one answer for an unknown ID, a locked holder, a closed window and wrong secrets.
+    static func refused() -> BizDirectError {
+        .unauthenticated("acquisition.refused", "The IDs or PINs are not correct, or no certificate can be acquired now.")
+    }
 
     /// Acquires a certificate for the holder the request names.
     public func acquire(_ request: AcquireCertificateRequest) async throws -> AcquiredCertificate {
         let checked = try CSRCheck.check(request.csr)
         let (holder, target) = try await find(request)
-        guard let holder else {
-            var hashes = 2
-            if case .staff = request.holder { hashes = 1 }
-            try await logon.unknownHolder(action: "acquisition", target: target, clientAddress: request.clientAddress, pin: request.pin, hashes: hashes)
+        try await limitPerAccount(request)
+        let now = clock.now()
+        // Count before checking, and only against an open window of an unlocked holder.
+        var counted: Int?
+        if let holder, try await !logon.isLocked(holder) {
+            counted = try await store.raiseAcquisitionFailures(holderID: try holder.requireID(), limit: failureLimit, at: now)
         }
-        try await logon.attempt(holder, action: "acquisition.secrets", clientAddress: request.clientAddress, certificateSerial: "-") {
-            try await secretsMatch(holder, request)
+        let secretsRight = try await secretsMatch(holder, request)
+        guard let holder, let count = counted, secretsRight else {
+            try await refuse(holder, target: target, count: counted, request: request, at: now)
         }
-        guard let until = holder.acquisitionOpenUntil, until > clock.now() else {
-            try await store.refuse("acquisition.closed", "No certificate can be acquired now: ask for a re-issue first.", actor: "anonymous",
-                                   action: "acquisition", target: target, clientAddress: request.clientAddress, at: clock.now())
-        }
-        let issued = try await certificates.issueClosingWindow(checked, holderID: try holder.requireID(), actor: "acquisition:\(target)",
+        _ = count
+        let holderID = try holder.requireID()
+        try await store.clearAcquisitionFailures(holderID: holderID)
+        let issued = try await certificates.issueClosingWindow(checked, holderID: holderID, actor: "acquisition:\(target)",
                                                                clientAddress: request.clientAddress)
+        if case .administrator = request.holder { try await cards.consumeChallenge(contractID: holder.scope) }
         return AcquiredCertificate(certificate: issued.der, chain: chain, serial: issued.serialHex, notAfter: issued.notAfter,
                                    friendlyName: friendlyName(holder))
+    }
+
+    /// Audits a refusal that concerns a known holder (an unknown ID names nobody: not audited),
+    /// closes the window at the limit, and throws the answer.
+    private func refuse(_ holder: HolderModel?, target: String, count: Int?, request: AcquireCertificateRequest, at now: Date) async throws -> Never {
+        guard let holder else { throw Self.refused() }
+        let why = count == nil ? (holder.acquisitionOpenUntil.map { $0 > now } == true ? "locked" : "window.closed") : "secrets.wrong"
+        try await store.appendAudit(AuditEvent(actor: "anonymous", action: "acquisition", target: target, outcome: .denied(why),
+                                               clientAddress: request.clientAddress), at: now)
+        if let count, count >= failureLimit {
+            try await store.transaction { tx in
+                try await tx.closeAcquisitionWindowAfterFailures(holderID: try holder.requireID())
+                try await tx.appendAudit(AuditEvent(actor: "system", action: "acquisition.windowClosed", target: target, outcome: .allowed,
+                                                    clientAddress: request.clientAddress), at: now)
+            }
+            throw BizDirectError.forbidden("acquisition.tooManyFailures", "Too many wrong attempts: this acquisition has been closed.")
+        }
+        throw Self.refused()
+    }
+
+    /// Per contract ID and per user ID, whether or not they exist (so the limit reveals nothing).
+    private func limitPerAccount(_ request: AcquireCertificateRequest) async throws {
+        var buckets: [String] = []
+        switch request.holder {
+        case .administrator(let contractID, _): buckets = ["acquire:contract:\(try ContractID(parsing: contractID).digits)"]
+        case .user(let contractID, let userID):
+            let contract = try ContractID(parsing: contractID).digits
+            buckets = ["acquire:contract:\(contract)", "acquire:user:\(contract)/\(try UserID(parsing: userID).value)"]
+        case .staff: buckets = []
+        }
+        let now = clock.now()
+        for bucket in buckets where try await store.countAttempt(bucket: bucket, window: 60, at: now) > perAccountPerMinute {
+            throw BizDirectError.locked("request.tooManyForAccount", "Too many attempts for this ID. Wait a minute and try again.")
+        }
     }
 
     private func find(_ request: AcquireCertificateRequest) async throws -> (HolderModel?, String) {
@@ -97,15 +151,17 @@ public struct AcquisitionService: Sendable {
         }
     }
 
-    /// Every secret the holder's kind requires, all checked (no early exit that would time differently).
-    private func secretsMatch(_ holder: HolderModel, _ request: AcquireCertificateRequest) async throws -> Bool {
-        var ok = try await hasher.verify(request.pin, against: holder.pinHash, anonymous: true)
-        if case .staff = request.holder { return ok }
-        ok = try await hasher.verify(request.confirmationPIN ?? PIN(""), against: holder.confirmationPINHash, anonymous: true) && ok
+    /// Every secret the holder's kind requires, all checked, for an unknown holder against
+    /// dummies: no early exit that would time differently. The card challenge is not consumed
+    /// here, so a right card with wrong PINs tells nothing.
+    private func secretsMatch(_ holder: HolderModel?, _ request: AcquireCertificateRequest) async throws -> Bool {
+        var ok = try await hasher.verify(request.pin, against: holder?.pinHash, anonymous: true)
+        if case .staff = request.holder { return ok && holder != nil }
+        ok = try await hasher.verify(request.confirmationPIN ?? PIN(""), against: holder?.confirmationPINHash, anonymous: true) && ok
         if case .administrator(let contractID, let answers) = request.holder {
-            ok = try await cards.check(contractID: try ContractID(parsing: contractID).digits, answers: answers) && ok
+            ok = try await cards.check(contractID: try ContractID(parsing: contractID).digits, answers: answers, consume: false) && ok
         }
-        return ok
+        return ok && holder != nil
     }
 
     private func friendlyName(_ holder: HolderModel) -> String {

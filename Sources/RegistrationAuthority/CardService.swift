@@ -27,8 +27,8 @@ public struct CardService: Sendable {
     }
 
     /// Whether `answers` (cell → two digits) match the contract's current card for the pending
-    /// challenge. Compared in constant time; a correct answer clears the challenge.
-    func check(contractID: String, answers: [String: String]) async throws -> Bool {
+    /// challenge. Compared in constant time; with `consume`, a correct answer clears the challenge.
+    func check(contractID: String, answers: [String: String], consume: Bool = true) async throws -> Bool {
         guard let admin = try await store.holder(scope: contractID, loginID: "admin"), let pending = admin.cardChallenge,
               let card = try await store.cards(contractID: contractID).first(where: { $0.status != "invalidated" }) else { return false }
         let grid = try vault.open(card.gridCiphertext, cardNumber: card.cardNumber)
@@ -39,9 +39,18 @@ public struct CardService: Sendable {
             given += Array(TextNormaliser.normalise(answers[cell] ?? "").utf8)
         }
         guard ConstantTime.equal(expected, given) else { return false }
+        if consume {
+            admin.cardChallenge = nil
+            try await store.update(admin)
+        }
+        return true
+    }
+
+    /// Clears the pending challenge once the step it guarded has succeeded.
+    func consumeChallenge(contractID: String) async throws {
+        guard let admin = try await store.holder(scope: contractID, loginID: "admin") else { return }
         admin.cardChallenge = nil
         try await store.update(admin)
-        return true
     }
 
     /// Distinct cells such as "C7" from random bytes.

@@ -99,7 +99,8 @@ public final class RegistrationAuthority: Sendable {
         logonFlow = LogonFlow(logon: logon, sessions: sessions, cards: cards, certificates: certificates, store: store,
                               userIdleTimeout: configuration.userIdleTimeout, staffIdleTimeout: configuration.staffIdleTimeout)
         acquisition = AcquisitionService(store: store, logon: logon, cards: cards, certificates: certificates, hasher: hasher,
-                                         chain: [CAHierarchy.der(hierarchy.issuing), CAHierarchy.der(hierarchy.root)], clock: clock)
+                                         chain: [CAHierarchy.der(hierarchy.issuing), CAHierarchy.der(hierarchy.root)], clock: clock,
+                                         failureLimit: configuration.lockoutLimit, perAccountPerMinute: configuration.attemptsPerAccountPerMinute)
         tlsMaterial = try Self.tlsMaterial(hierarchy, configuration: configuration)
     }
 

@@ -65,8 +65,7 @@ struct AccountController {
                          serial: issued.serialHex, notAfter: PageRenderer.format(issued.notAfter, language: context.language),
                          name: "BizDirect \(user.holder.scope) \(user.holder.loginID)")
         } catch let error as BizDirectError where error.kind != .internal {
-            return .init(ok: false, message: table["error.\(error.reason)"] ?? table["error.kind.\(error.kind.rawValue)"] ?? "",
-                         locked: error.kind == .locked)
+            return AcquisitionController.failure(error.reason, context.language, kind: error.kind)
         }
     }
 

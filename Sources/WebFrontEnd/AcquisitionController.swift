@@ -23,8 +23,8 @@ struct AcquisitionController {
         let card: [String: String]?
     }
 
-    /// The JSON the page gets back.
-    struct IssueReply: ResponseEncodable {
+    /// The JSON the page gets back, with the HTTP status the error kind maps to (200 on success).
+    struct IssueReply: Encodable, ResponseGenerator {
         let ok: Bool
         var certificate: String?
         var chain: [String]?
@@ -32,7 +32,15 @@ struct AcquisitionController {
         var notAfter: String?
         var name: String?
         var message: String?
-        var locked: Bool?
+        var status: HTTPResponse.Status = .ok
+
+        enum CodingKeys: String, CodingKey { case ok, certificate, chain, serial, notAfter, name, message }
+
+        func response(from request: Request, context: some RequestContext) throws -> Response {
+            let body = try JSONEncoder().encode(self)
+            return Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        }
     }
 
     func register(on router: Router<BizDirectRequestContext>) {
@@ -90,15 +98,18 @@ struct AcquisitionController {
                               chain: acquired.chain.map { Data($0).base64EncodedString() }, serial: acquired.serial,
                               notAfter: PageRenderer.format(acquired.notAfter, language: context.language), name: acquired.friendlyName)
         } catch let error as BizDirectError where error.kind != .internal {
-            var reply = failure(error.reason, context.language, kind: error.kind)
-            reply.locked = error.kind == .locked
-            return reply
+            return failure(error.reason, context.language, kind: error.kind)
         }
     }
 
-    private func failure(_ reason: String, _ language: Language, kind: BizDirectError.Kind = .malformed) -> IssueReply {
+    static func failure(_ reason: String, _ language: Language, kind: BizDirectError.Kind = .malformed) -> IssueReply {
         let table = Strings.table(language)
-        return IssueReply(ok: false, message: table["error.\(reason)"] ?? table["error.kind.\(kind.rawValue)"] ?? "")
+        return IssueReply(ok: false, message: table["error.\(reason)"] ?? table["error.kind.\(kind.rawValue)"] ?? "",
+                          status: ErrorPageMiddleware.status(kind))
+    }
+
+    private func failure(_ reason: String, _ language: Language, kind: BizDirectError.Kind = .malformed) -> IssueReply {
+        Self.failure(reason, language, kind: kind)
     }
 
     /// A form page with a fresh double-submit token (cookie and hidden field).

@@ -160,7 +160,7 @@ struct BranchServiceTests {
         // The old grid no longer answers the card challenge; the new one does.
         let cells = try await b.ra.cards.challenge(contractID: contractID)
         let contract = OnboardedContract(contractID: contractID, card: oldCard, clerk: b.clerk, supervisor: b.supervisor)
-        await #expect(throws: BizDirectError.unauthenticated("pin.wrong", "")) {
+        await #expect(throws: BizDirectError.unauthenticated("acquisition.refused", "")) {
             _ = try await b.ra.acquireCredential(.administrator(contractID: contractID, cardAnswers: contract.answers(cells)),
                                                  pin: contract.pin, confirmationPIN: contract.confirmationPIN)
         }

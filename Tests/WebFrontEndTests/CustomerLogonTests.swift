@@ -70,7 +70,7 @@ struct CustomerLogonTests {
         await browser.close()
     }
 
-    @Test("an administrator's lock locks the users too: they can neither log on nor acquire")
+    @Test("an administrator's lock locks the users too: they can neither log on nor acquire (acquisition does not say why)")
     func administratorLockLocksUsers() async throws {
         let server = try await LiveServer.start(); defer { Task { await server.stop() } }
         let contract = try await server.ra.onboardContract()
@@ -79,8 +79,12 @@ struct CustomerLogonTests {
         for _ in 0..<6 {
             try? await server.ra.logon.verifyPIN(holderID: try admin.requireID(), pin: PIN("wrong1x"), clientAddress: "-", certificateSerial: "-")
         }
-        await #expect(throws: BizDirectError.locked("service.locked", "")) {
+        await #expect(throws: BizDirectError.unauthenticated("acquisition.refused", "")) {
             _ = try await server.ra.acquireCredential(.user(contractID: contract.contractID, userID: "hana02"), pin: "user1pin", confirmationPIN: "conf1pin")
+        }
+        let hana = try #require(try await server.ra.store.holder(scope: contract.contractID, loginID: "hana02"))
+        await #expect(throws: BizDirectError.locked("service.locked", "")) {
+            try await server.ra.logon.verifyPIN(holderID: try hana.requireID(), pin: PIN("user1pin"), clientAddress: "-", certificateSerial: "-")
         }
     }
 
@@ -89,9 +93,9 @@ struct CustomerLogonTests {
         let server = try await LiveServer.start(); defer { Task { await server.stop() } }
         let contract = try await server.ra.onboardContract()
         _ = try await server.ra.acquireAdministrator(contract)
-        await #expect(throws: BizDirectError.forbidden("acquisition.closed", "")) { _ = try await server.ra.acquireAdministrator(contract) }
+        await #expect(throws: BizDirectError.unauthenticated("acquisition.refused", "")) { _ = try await server.ra.acquireAdministrator(contract) }
         let unknown = try ContractID(body: "1000000001").digits
-        await #expect(throws: BizDirectError.unauthenticated("pin.wrong", "")) {
+        await #expect(throws: BizDirectError.unauthenticated("acquisition.refused", "")) {
             _ = try await server.ra.acquireCredential(.user(contractID: unknown, userID: "nobody1"), pin: "user1pin", confirmationPIN: "conf1pin")
         }
     }
