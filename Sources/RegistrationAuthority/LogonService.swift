@@ -47,6 +47,8 @@ public struct LogonService: Sendable {
     let lockoutLimit: Int
     let clock: any WallClock
     let logger: Logger
+    /// Secret checks allowed per holder per minute, counted in the database (every process shares it).
+    let perAccountPerMinute: Int
 
     /// Classifies the client certificate presented on the logon site (DER, or nil for none).
     public func examine(certificateDER: [UInt8]?, clientAddress: String) async throws -> PresentedCertificate {
@@ -109,6 +111,11 @@ public struct LogonService: Sendable {
         func audit(_ outcome: AuditEvent.Outcome) async throws {
             try await store.appendAudit(AuditEvent(actor: actor, action: action, target: holder.loginID, outcome: outcome,
                                                    clientAddress: clientAddress, certificateSerial: certificateSerial), at: now)
+        }
+        // Per holder, across every server process: an attacker spread over many addresses is still slowed.
+        guard try await store.countAttempt(bucket: "holder:\(holderID.uuidString)", window: 60, at: now) <= perAccountPerMinute else {
+            logger.notice("per-account rate limit", metadata: ["action": "\(action)"])
+            throw BizDirectError.locked("request.tooManyForAccount", "Too many attempts for this ID. Wait a minute and try again.")
         }
         guard try await !isLocked(holder), let count = try await store.raiseFailureCount(holderID: holderID, limit: lockoutLimit) else {
             try await audit(.denied("locked"))

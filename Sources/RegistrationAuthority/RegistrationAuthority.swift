@@ -90,7 +90,7 @@ public final class RegistrationAuthority: Sendable {
                                      signer: hierarchy.ocspSigner, lifetime: profile.validity.ocspResponse),
             bankCode: configuration.bankCode, clock: clock, logger: logger)
         logon = LogonService(store: store, issuingCA: hierarchy.issuing, hasher: hasher, lockoutLimit: configuration.lockoutLimit, clock: clock,
-                              logger: logger)
+                             logger: logger, perAccountPerMinute: configuration.attemptsPerAccountPerMinute)
         sessions = SessionService(store: store, clock: clock, random: random, absoluteTimeout: configuration.sessionAbsoluteTimeout, logger: logger)
         staff = StaffService(store: store, hasher: hasher, clock: clock, random: random)
         branch = BranchService(store: store, certificates: certificates, hasher: hasher, vault: vault, clock: clock, random: random)

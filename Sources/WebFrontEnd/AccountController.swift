@@ -16,11 +16,12 @@ struct AccountController {
         let pin: String
     }
 
-    func register(on router: Router<BizDirectRequestContext>) {
+    /// `secrets` is the group for routes that check a secret: each is rate-limited on its matched route.
+    func register(on router: Router<BizDirectRequestContext>, secrets: RouterGroup<BizDirectRequestContext>) {
         router.get("/pins", use: showPINs)
-        router.post("/pins", use: changePINs)
+        secrets.post("/pins", use: changePINs)
         router.get("/renew", use: showRenew)
-        router.post("/renew/issue", use: renew)
+        secrets.post("/renew/issue", use: renew)
     }
 
     func showPINs(_ request: Request, context: BizDirectRequestContext) async throws -> Response {

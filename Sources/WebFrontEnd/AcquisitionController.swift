@@ -43,14 +43,15 @@ struct AcquisitionController {
         }
     }
 
-    func register(on router: Router<BizDirectRequestContext>) {
+    /// `secrets` is the group for routes that check a secret: each is rate-limited on its matched route.
+    func register(on router: Router<BizDirectRequestContext>, secrets: RouterGroup<BizDirectRequestContext>) {
         router.get("/acquire") { _, context in renderer.page("acquire-choose", language: context.language) }
         // Literal routes: "/acquire/administrator/challenge" would shadow a "/acquire/:kind" parameter.
         for kind in ["administrator", "user", "staff"] {
             router.get("/acquire/\(kind)") { request, context in try await showForm(kind: kind, context: context) }
         }
-        router.post("/acquire/administrator/challenge", use: administratorChallenge)
-        router.post("/acquire/issue", use: issue)
+        secrets.post("/acquire/administrator/challenge", use: administratorChallenge)
+        secrets.post("/acquire/issue", use: issue)
     }
 
     /// The form for users and staff, or the first step (contract ID) for administrators.

@@ -9,12 +9,13 @@ struct AdministratorController {
     let renderer: PageRenderer
     var gate: SessionGate { SessionGate(ra: ra) }
 
-    func register(on router: Router<BizDirectRequestContext>) {
+    /// `secrets` is the group for routes that check a secret: each is rate-limited on its matched route.
+    func register(on router: Router<BizDirectRequestContext>, secrets: RouterGroup<BizDirectRequestContext>) {
         router.get("/admin", use: home)
         router.get("/admin/users/new", use: newUser)
-        router.post("/admin/users", use: createUser)
+        secrets.post("/admin/users", use: createUser)
         router.get("/admin/users/:user", use: showUser)
-        router.post("/admin/users/:user", use: changeUser)
+        secrets.post("/admin/users/:user", use: changeUser)
     }
 
     /// The user list and the contract's recent security events.

@@ -28,20 +28,19 @@ actor AttemptLimiter {
     }
 }
 
-/// Applies the limiter to the POSTs that check secrets, and logs each refusal.
+/// The limiter on the routes declared in a controller's `secrets` group (every route that checks
+/// a PIN, a card or a confirmation PIN). It runs after routing, so it sees the matched route
+/// (`/admin/users/{user}`), whatever the spelling of the path (extra slashes, escapes); one
+/// bucket per client address covers all of them. Refusals are logged, not audited.
 struct AttemptLimitMiddleware: RouterMiddleware {
     typealias Context = BizDirectRequestContext
     let limiter: AttemptLimiter
-    let ra: RegistrationAuthority
-    static let guarded: Set<String> = ["/logon/pin", "/logon/card", "/logon/change-pin", "/pins", "/renew/issue", "/acquire/issue",
-                                        "/acquire/administrator/challenge", "/admin/users"]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard request.method == .post, Self.guarded.contains(request.uri.path) else { return try await next(request, context) }
         guard await limiter.admit(context.clientAddress) else {
             // A rate-limit refusal decides nothing about a person, and anyone can cause any number
             // of them: it goes to the log, never to the audit chain.
-            context.logger.notice("rate limit", metadata: ["path": "\(AuditEvent.bounded(request.uri.path))", "client": "\(context.clientAddress)"])
+            context.logger.notice("rate limit", metadata: ["route": "\(context.endpointPath ?? "-")", "client": "\(context.clientAddress)"])
             throw BizDirectError.locked("request.tooMany", "Too many attempts from this address. Wait a minute and try again.")
         }
         return try await next(request, context)

@@ -11,13 +11,14 @@ struct LogonController {
     let renderer: PageRenderer
     var gate: SessionGate { SessionGate(ra: ra) }
 
-    func register(on router: Router<BizDirectRequestContext>) {
+    /// `secrets` is the group for routes that check a secret: each is rate-limited on its matched route.
+    func register(on router: Router<BizDirectRequestContext>, secrets: RouterGroup<BizDirectRequestContext>) {
         router.get("/logon", use: showLogon)
-        router.post("/logon/pin", use: submitPIN)
+        secrets.post("/logon/pin", use: submitPIN)
         router.get("/logon/card", use: showCard)
-        router.post("/logon/card", use: submitCard)
+        secrets.post("/logon/card", use: submitCard)
         router.get("/logon/change-pin", use: showChangePIN)
-        router.post("/logon/change-pin", use: submitChangePIN)
+        secrets.post("/logon/change-pin", use: submitChangePIN)
         router.get("/home", use: showHome)
         router.post("/logoff", use: logoff)
         StaticFiles.register(on: router)

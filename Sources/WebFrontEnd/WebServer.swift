@@ -44,18 +44,20 @@ public struct WebServer: Sendable {
         let renderer = try await PageRenderer.load(links: links)
         let limiter = AttemptLimiter(limit: config.attemptsPerMinute)
 
+        // Routes that check a secret are declared in a `secrets` group: the limiter is a property
+        // of the route, and it keys on the matched route, so no spelling of a path escapes it.
         let publicRouter = router(renderer: renderer, https: true)
-        publicRouter.add(middleware: AttemptLimitMiddleware(limiter: limiter, ra: ra))
+        let publicSecrets = publicRouter.group().add(middleware: AttemptLimitMiddleware(limiter: limiter))
         PublicController(renderer: renderer, rootFingerprint: ra.tlsMaterial.rootFingerprint).register(on: publicRouter)
-        AcquisitionController(ra: ra, renderer: renderer).register(on: publicRouter)
+        AcquisitionController(ra: ra, renderer: renderer).register(on: publicRouter, secrets: publicSecrets)
 
         let logonRouter = router(renderer: renderer, https: true)
         logonRouter.add(middleware: PeerCertificateMiddleware())
-        logonRouter.add(middleware: AttemptLimitMiddleware(limiter: limiter, ra: ra))
-        LogonController(ra: ra, renderer: renderer).register(on: logonRouter)
+        let logonSecrets = logonRouter.group().add(middleware: AttemptLimitMiddleware(limiter: limiter))
+        LogonController(ra: ra, renderer: renderer).register(on: logonRouter, secrets: logonSecrets)
         BranchController(ra: ra, renderer: renderer).register(on: logonRouter)
-        AccountController(ra: ra, renderer: renderer).register(on: logonRouter)
-        AdministratorController(ra: ra, renderer: renderer).register(on: logonRouter)
+        AccountController(ra: ra, renderer: renderer).register(on: logonRouter, secrets: logonSecrets)
+        AdministratorController(ra: ra, renderer: renderer).register(on: logonRouter, secrets: logonSecrets)
 
         let publicationRouter = router(renderer: renderer, https: false)
         PublicationController(ra: ra).register(on: publicationRouter)
