@@ -37,7 +37,9 @@ struct AcquisitionController {
         enum CodingKeys: String, CodingKey { case ok, certificate, chain, serial, notAfter, name, message }
 
         func response(from request: Request, context: some RequestContext) throws -> Response {
-            let body = try JSONEncoder().encode(self)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys   // the same answer is the same bytes
+            let body = try encoder.encode(self)
             return Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(bytes: body)))
         }

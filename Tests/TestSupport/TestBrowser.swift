@@ -50,6 +50,17 @@ public final class TestBrowser: @unchecked Sendable {
         return try await send(url, method: .POST, body: body, headers: [("Content-Type", "application/x-www-form-urlencoded")])
     }
 
+    /// POST a JSON body to `url`, as the acquisition page's script does.
+    public func postJSON(_ url: String, _ body: [String: Any]) async throws -> Page {
+        let data = try JSONSerialization.data(withJSONObject: body)
+        return try await send(url, method: .POST, body: String(decoding: data, as: UTF8.self), headers: [("Content-Type", "application/json")])
+    }
+
+    /// POST a raw form body to `url` (for paths spelled in odd ways).
+    public func post(_ url: String, body: String) async throws -> Page {
+        try await send(url, method: .POST, body: body, headers: [("Content-Type", "application/x-www-form-urlencoded")])
+    }
+
     private func send(_ url: String, method: HTTPMethod, body: String?, headers: [(String, String)]) async throws -> Page {
         var request = HTTPClientRequest(url: url)
         request.method = method
