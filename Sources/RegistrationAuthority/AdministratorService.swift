@@ -62,6 +62,8 @@ public struct HolderLine: Sendable {
     public let serial: String?
     /// Its expiry.
     public let notAfter: Date?
+    /// Whether the holder has a live, completed logon session now.
+    public var loggedOn = false
 
     /// The line for a holder: locked (itself, or its whole contract), else active with a current
     /// certificate, else awaiting acquisition.
@@ -81,6 +83,8 @@ public struct AdministratorService: Sendable {
     let clock: any WallClock
     /// Users per contract.
     let userLimit: Int
+    /// The users' idle timeout: a session seen within it counts as logged on.
+    let userIdleTimeout: TimeInterval
 
     /// Checks the contract confirmation PIN that every sensitive change asks for; wrong answers
     /// count towards the administrator's lock.
@@ -100,9 +104,14 @@ public struct AdministratorService: Sendable {
     /// The contract's users with their status and current certificate.
     public func users(_ administrator: AdministratorActor) async throws -> [HolderLine] {
         let contractLocked = try await store.contract(administrator.contractID)?.lockedAt != nil
+        let users = try await store.holders(scope: administrator.contractID).filter { $0.role == Role.user.rawValue && $0.deletedAt == nil }
+        // Logged on: a completed session seen within the users' idle timeout.
+        let live = try await store.holdersWithLiveSessions(users.compactMap(\.id), since: clock.now().addingTimeInterval(-userIdleTimeout))
         var lines: [HolderLine] = []
-        for user in try await store.holders(scope: administrator.contractID) where user.role == Role.user.rawValue && user.deletedAt == nil {
-            lines.append(try await HolderLine.of(user, contractLocked: contractLocked, store: store))
+        for user in users {
+            var line = try await HolderLine.of(user, contractLocked: contractLocked, store: store)
+            line.loggedOn = user.id.map(live.contains) ?? false
+            lines.append(line)
         }
         return lines
     }

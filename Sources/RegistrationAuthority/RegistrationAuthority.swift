@@ -95,7 +95,8 @@ public final class RegistrationAuthority: Sendable {
         staff = StaffService(store: store, hasher: hasher, clock: clock, random: random)
         branch = BranchService(store: store, certificates: certificates, hasher: hasher, vault: vault, clock: clock, random: random)
         cards = CardService(store: store, vault: vault, hasher: hasher, random: random)
-        administrators = AdministratorService(store: store, hasher: hasher, logon: logon, clock: clock, userLimit: configuration.userLimit)
+        administrators = AdministratorService(store: store, hasher: hasher, logon: logon, clock: clock, userLimit: configuration.userLimit,
+                                              userIdleTimeout: configuration.userIdleTimeout)
         logonFlow = LogonFlow(logon: logon, sessions: sessions, cards: cards, certificates: certificates, store: store,
                               userIdleTimeout: configuration.userIdleTimeout, staffIdleTimeout: configuration.staffIdleTimeout)
         acquisition = AcquisitionService(store: store, logon: logon, cards: cards, certificates: certificates, hasher: hasher,

@@ -25,7 +25,8 @@ struct AdministratorController {
         var values = base(user)
         values["users"] = try await ra.administrators.users(administrator).map { line in
             ["userID": line.loginID, "name": line.name, "status": line.status, "statusName": table["user.status.\(line.status)"] ?? line.status,
-             "serial": line.serial ?? "", "expiry": line.notAfter.map { PageRenderer.format($0, language: context.language) } ?? ""]
+             "serial": line.serial ?? "", "expiry": line.notAfter.map { PageRenderer.format($0, language: context.language) } ?? "",
+             "loggedOn": line.loggedOn ? (table["admin.loggedOn.yes"] ?? "") : ""]
         }
         values["events"] = try await ra.administrators.recentEvents(administrator)
         return renderer.page("admin-home", language: context.language, values: values)
@@ -85,6 +86,7 @@ struct AdministratorController {
         case "setPINs": change = .setPINs(pin: PIN(fields["pin"] ?? ""), confirmation: PIN(fields["confirmation"] ?? ""))
         case "reissue": change = .reissue
         case "unlock": change = .unlock
+        case "endSessions": change = .endSessions
         case "delete": change = .delete
         default: throw BizDirectError.malformed("request.malformed", "Choose what to change.")
         }

@@ -170,6 +170,23 @@ struct LogonAttackTests {
         #expect(try await server.ra.sessions.count() == 0)
     }
 
+    @Test("the administrator sees who is logged on and can end a user's sessions (ASVS 7.4.5)")
+    func administratorEndsSessions() async throws {
+        let server = try await LiveServer.start(); defer { Task { await server.stop() } }
+        let contract = try await server.ra.onboardContract()
+        try await server.ra.registerUser(contract, userID: "taro01")
+        let user = try await server.ra.acquireCredential(.user(contractID: contract.contractID, userID: "taro01"), pin: "user1pin", confirmationPIN: "conf1pin")
+        let browser = try await Self.logOnUser(server, user, pin: "user1pin"); defer { Task { await browser.close() } }
+        let administrator = try await server.ra.administrator(of: contract)
+        #expect(try await server.ra.administrators.users(administrator).first { $0.loginID == "taro01" }?.loggedOn == true)
+        try await server.ra.administrators.change(userID: "taro01", .endSessions, by: administrator, confirmationPIN: PIN(contract.confirmationPIN),
+                                                  certificates: server.ra.certificates)
+        #expect(try await server.ra.administrators.users(administrator).first { $0.loginID == "taro01" }?.loggedOn == false)
+        let ended = try await browser.get(server.logonURL + "/home", headers: [("Accept-Language", "en")])
+        #expect(ended.status == 401 && ended.body.contains("administrator ended your session"), "\(ended.status)")
+        #expect(try await server.ra.store.recentAuditEvents(limit: 5).contains { $0.action == "user.endSessions" && $0.outcome == "allowed" })
+    }
+
     /// A user's whole logon: certificate, PIN, and the forced change the first time (to new1pin).
     static func logOnUser(_ server: LiveServer, _ credential: Credential, pin: String) async throws -> TestBrowser {
         let browser = try server.browser(credential)
