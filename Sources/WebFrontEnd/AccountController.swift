@@ -22,6 +22,7 @@ struct AccountController {
         secrets.post("/pins", use: changePINs)
         router.get("/renew", use: showRenew)
         secrets.post("/renew/issue", use: renew)
+        router.post("/renew/needs-script") { _, context in AcquisitionController.needsScript(renderer, context.language) }
     }
 
     func showPINs(_ request: Request, context: BizDirectRequestContext) async throws -> Response {

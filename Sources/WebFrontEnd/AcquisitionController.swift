@@ -54,6 +54,9 @@ struct AcquisitionController {
         }
         secrets.post("/acquire/administrator/challenge", use: administratorChallenge)
         secrets.post("/acquire/issue", use: issue)
+        // The form's own action, used only when the page's script did not run: the secrets arrive
+        // in a POST body (never a URL), are not read, and the page says scripts are needed.
+        router.post("/acquire/needs-script") { _, context in Self.needsScript(renderer, context.language) }
     }
 
     /// The form for users and staff, or the first step (contract ID) for administrators.
@@ -113,6 +116,14 @@ struct AcquisitionController {
 
     private func failure(_ reason: String, _ language: Language, kind: BizDirectError.Kind = .malformed) -> IssueReply {
         Self.failure(reason, language, kind: kind)
+    }
+
+    /// The answer to a key-making form posted without its script.
+    static func needsScript(_ renderer: PageRenderer, _ language: Language) -> Response {
+        renderer.page("message", language: language, status: .badRequest, values: [
+            "heading": PageRenderer.fill("noscript.title", language: language, date: nil),
+            "body": PageRenderer.fill("noscript.body", language: language, date: nil),
+        ])
     }
 
     /// A form page with a fresh double-submit token (cookie and hidden field).

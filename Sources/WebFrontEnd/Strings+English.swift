@@ -208,6 +208,8 @@ extension Strings {
         "admin.action.setPINs": "Set new PINs (the user changes them at the next logon)",
         "admin.action.reissue": "Re-issue the certificate",
         "admin.action.unlock": "Unlock",
+        "noscript.title": "This page needs JavaScript",
+        "noscript.body": "Your key is made in your browser, by this page's script, and the script did not run. Nothing was issued and what you typed was not used. Turn on JavaScript for this site (or use a current Chrome, Edge, Firefox or Safari) and try again.",
         "admin.action.endSessions": "End this user's sessions (log them off now)",
         "admin.loggedOnColumn": "Logged on",
         "admin.loggedOn.yes": "Logged on now",

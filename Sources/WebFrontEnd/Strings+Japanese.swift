@@ -208,6 +208,8 @@ extension Strings {
         "admin.action.setPINs": "暗証番号の変更（利用者は次回ログオン時に変更します）",
         "admin.action.reissue": "電子証明書の再発行",
         "admin.action.unlock": "ロックの解除",
+        "noscript.title": "このページにはJavaScriptが必要です",
+        "noscript.body": "鍵はこのページのスクリプトによりお使いのブラウザー内で作成しますが、スクリプトが動作しませんでした。電子証明書は発行されておらず、入力内容も使用していません。このサイトでJavaScriptを有効にして（または最新のChrome・Edge・Firefox・Safariで）もう一度お試しください。",
         "admin.action.endSessions": "この利用者のセッションを終了（直ちにログオフ）",
         "admin.loggedOnColumn": "ログオン状況",
         "admin.loggedOn.yes": "ログオン中",

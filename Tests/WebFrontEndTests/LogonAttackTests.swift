@@ -187,6 +187,28 @@ struct LogonAttackTests {
         #expect(try await server.ra.store.recentAuditEvents(limit: 5).contains { $0.action == "user.endSessions" && $0.outcome == "allowed" })
     }
 
+    @Test("forms that carry secrets post to an action; without their script they refuse and never put secrets in a URL")
+    func formsPostSecrets() async throws {
+        let server = try await LiveServer.start(); defer { Task { await server.stop() } }
+        let browser = try server.browser(nil); defer { Task { await browser.close() } }
+        for kind in ["user", "staff"] {
+            let page = try await browser.get(server.publicURL + "/acquire/\(kind)")
+            let form = try #require(page.body.components(separatedBy: "<form").dropFirst().first)
+            #expect(form.contains("method=\"post\"") && form.contains("action=\"/acquire/needs-script\""), "\(kind)")
+        }
+        let refused = try await browser.post(server.publicURL + "/acquire/needs-script", form: ["pin": "user1pin", "p12password": "secret12"])
+        #expect(refused.status == 400 && refused.body.contains("JavaScript") && !refused.body.contains("user1pin"))
+        for template in ["acquire", "renew", "pin", "card", "change-pin", "admin-user", "admin-user-new", "acquire-contract"] {
+            let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+                .appendingPathComponent("../../Sources/WebFrontEnd/Resources/templates/\(template).mustache").standardized
+            let text = try String(contentsOf: url, encoding: .utf8)
+            for form in text.components(separatedBy: "<form").dropFirst() {
+                let tag = form.prefix { $0 != ">" }
+                #expect(tag.contains("method=\"post\"") && tag.contains("action="), "\(template): <form\(tag)>")
+            }
+        }
+    }
+
     /// A user's whole logon: certificate, PIN, and the forced change the first time (to new1pin).
     static func logOnUser(_ server: LiveServer, _ credential: Credential, pin: String) async throws -> TestBrowser {
         let browser = try server.browser(credential)
