@@ -30,6 +30,7 @@ public struct LogonFlow: Sendable {
     public func submitPIN(certificateDER: [UInt8]?, pin: PIN, clientAddress: String) async throws -> LogonOutcome {
         let (presented, holder) = try await validHolder(certificateDER, clientAddress: clientAddress, input: .pin, session: nil)
         let serial = presented.serial ?? "-"
+        try await logon.limitLogonStarts(holderID: holder.id)
         try await logon.verifyPIN(holderID: holder.id, pin: pin, clientAddress: clientAddress, certificateSerial: serial)
         let stage = LogonPolicy.stage(after: .pin, role: holder.role, mustChangePINs: try await logon.mustChangePINs(holderID: holder.id))
         let timeout = LogonPolicy.idleTimeout(role: holder.role, user: userIdleTimeout, staff: staffIdleTimeout)

@@ -47,8 +47,17 @@ public struct LogonService: Sendable {
     let lockoutLimit: Int
     let clock: any WallClock
     let logger: Logger
-    /// Secret checks allowed per holder per minute, counted in the database (every process shares it).
+    /// Logon starts (PIN steps) allowed per holder per minute, counted in the database (every
+    /// process shares it). Wrong answers are bounded by the lock itself.
     let perAccountPerMinute: Int
+
+    /// Counts a logon start for `holderID`; past the limit the caller is told to wait.
+    func limitLogonStarts(holderID: UUID) async throws {
+        guard try await store.countAttempt(bucket: "logon:\(holderID.uuidString)", window: 60, at: clock.now()) <= perAccountPerMinute else {
+            logger.notice("per-account rate limit", metadata: ["step": "pin"])
+            throw BizDirectError.locked("request.tooManyForAccount", "Too many attempts for this ID. Wait a minute and try again.")
+        }
+    }
 
     /// Classifies the client certificate presented on the logon site (DER, or nil for none).
     public func examine(certificateDER: [UInt8]?, clientAddress: String) async throws -> PresentedCertificate {
@@ -111,11 +120,6 @@ public struct LogonService: Sendable {
         func audit(_ outcome: AuditEvent.Outcome) async throws {
             try await store.appendAudit(AuditEvent(actor: actor, action: action, target: holder.loginID, outcome: outcome,
                                                    clientAddress: clientAddress, certificateSerial: certificateSerial), at: now)
-        }
-        // Per holder, across every server process: an attacker spread over many addresses is still slowed.
-        guard try await store.countAttempt(bucket: "holder:\(holderID.uuidString)", window: 60, at: now) <= perAccountPerMinute else {
-            logger.notice("per-account rate limit", metadata: ["action": "\(action)"])
-            throw BizDirectError.locked("request.tooManyForAccount", "Too many attempts for this ID. Wait a minute and try again.")
         }
         guard try await !isLocked(holder), let count = try await store.raiseFailureCount(holderID: holderID, limit: lockoutLimit) else {
             try await audit(.denied("locked"))
