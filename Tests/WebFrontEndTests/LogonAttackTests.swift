@@ -90,19 +90,36 @@ struct LogonAttackTests {
         #expect(try await server.ra.store.recentAuditEvents(limit: 10).contains { $0.action == "acquisition.windowClosed" })
     }
 
-    @Test("right PINs with no window open get the same answer as wrong ones (no PIN oracle)")
+    @Test("right PINs with no window open get the same answer over HTTPS as wrong ones (no PIN oracle)")
     func noPINOracle() async throws {
         let server = try await LiveServer.start(); defer { Task { await server.stop() } }
         let contract = try await server.ra.onboardContract()
         try await server.ra.registerUser(contract, userID: "taro01")
         _ = try await server.ra.acquireCredential(.user(contractID: contract.contractID, userID: "taro01"), pin: "user1pin", confirmationPIN: "conf1pin")
-        var reasons: Set<String> = []
+        let attacker = try server.browser(nil); defer { Task { await attacker.close() } }
+        let form = try await attacker.get(server.publicURL + "/acquire/user")
+        let csr = Data(try CertificateFixtures.csr(key: CertificateFixtures.p256().1)).base64EncodedString()
+        var answers: Set<String> = []
         for pins in [("user1pin", "conf1pin"), ("wrong1x", "wrong2x")] {
-            do {
-                _ = try await server.ra.acquireCredential(.user(contractID: contract.contractID, userID: "taro01"), pin: pins.0, confirmationPIN: pins.1)
-            } catch let error as BizDirectError { reasons.insert(error.reason) }
+            let reply = try await attacker.postJSON(server.publicURL + "/acquire/issue", [
+                "kind": "user", "csrf": form.field("csrf") ?? "", "csr": csr, "contractID": contract.contractID, "userID": "taro01",
+                "pin": pins.0, "confirmationPIN": pins.1,
+            ])
+            answers.insert("\(reply.status) \(reply.body)")
         }
-        #expect(reasons == ["acquisition.refused"])
+        #expect(answers.count == 1, "\(answers)")
+    }
+
+    @Test("a right card answer with wrong PINs does not consume the acquisition challenge (it would tell the card was right)")
+    func cardNotConsumedByWrongPINs() async throws {
+        let server = try await LiveServer.start(); defer { Task { await server.stop() } }
+        let contract = try await server.ra.onboardContract()
+        let cells = try await server.ra.cards.challenge(contractID: contract.contractID)
+        await #expect(throws: BizDirectError.unauthenticated("acquisition.refused", "")) {
+            _ = try await server.ra.acquireCredential(.administrator(contractID: contract.contractID, cardAnswers: contract.answers(cells)),
+                                                      pin: "wrong1x", confirmationPIN: "wrong2x")
+        }
+        #expect(try await server.ra.cards.challenge(contractID: contract.contractID) == cells)
     }
 
     @Test("the limiter cannot be sidestepped with slashes, case or percent-encoding", arguments: [
