@@ -24,7 +24,21 @@ OUT = ROOT / "e2e" / "out"
 CHROMIUM = "/usr/bin/chromium"
 POLICY_DIR = pathlib.Path("/etc/chromium/policies/managed")
 POLICY_FILE = POLICY_DIR / "bizdirect-e2e.json"
-JOURNEYS = ["top-page", "certificate-logon", "onboarding", "staff-acquisition", "admin-logon", "user-logon", "locked", "renewal", "faq", "faq-postgres"]
+def discover_journeys():
+    """Every module in journeys/ with a run() is a journey (no list to forget); one that sets
+    ALSO_ON_POSTGRES = True also runs as NAME-postgres."""
+    names = []
+    for path in sorted((pathlib.Path(__file__).resolve().parent / "journeys").glob("*.py")):
+        if path.stem.startswith("_"):
+            continue
+        module = importlib.import_module("journeys." + path.stem)
+        if not callable(getattr(module, "run", None)):
+            continue
+        name = path.stem.replace("_", "-")
+        names.append(name)
+        if getattr(module, "ALSO_ON_POSTGRES", False):
+            names.append(name + "-postgres")
+    return names
 
 
 def free_port():
@@ -111,9 +125,29 @@ class Identity:
 
     def launch(self, playwright, locale="ja-JP"):
         """Chromium with this identity's HOME; relaunch to switch identities."""
-        return playwright.chromium.launch_persistent_context(
+        context = playwright.chromium.launch_persistent_context(
             str(self.home / "profile"), executable_path=CHROMIUM, headless=True, locale=locale,
             env=dict(os.environ, HOME=str(self.home)), args=["--no-sandbox"], viewport={"width": 1100, "height": 800})
+        OPEN_CONTEXTS.append(context)
+        return context
+
+
+# The browsers a journey opened, so that a failing journey leaves a screenshot of every page it
+# still had open (e2e/out/NAME-FAILED-N.png).
+OPEN_CONTEXTS = []
+
+
+def screenshot_failure(name):
+    shots = 0
+    for context in OPEN_CONTEXTS:
+        try:
+            for page in context.pages:
+                shots += 1
+                OUT.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(OUT / f"{name}-FAILED-{shots}.png"), full_page=True)
+                print(f"    failure screenshot e2e/out/{name}-FAILED-{shots}.png ({page.url})")
+        except Exception:
+            pass    # that browser was already closed
 
 
 def postgres_database(name):
@@ -275,10 +309,11 @@ def screenshot(page, name):
 
 def main(argv):
     from playwright.sync_api import sync_playwright
-    names = argv or JOURNEYS
-    unknown = [n for n in names if n not in JOURNEYS]
+    journeys = discover_journeys()
+    names = argv or journeys
+    unknown = [n for n in names if n not in journeys]
     if unknown:
-        print(f"unknown journey: {', '.join(unknown)} (known: {', '.join(JOURNEYS)})")
+        print(f"unknown journey: {', '.join(unknown)} (known: {', '.join(journeys)})")
         return 2
     passed = failed = 0
     for name in names:
@@ -293,10 +328,15 @@ def main(argv):
         server = Server(workdir, extra)
         write_policy(server.logon_url)
         print(f"journey {name}")
+        OPEN_CONTEXTS.clear()
         try:
             module = importlib.import_module("journeys." + name.removesuffix("-postgres").replace("-", "_"))
             with sync_playwright() as playwright:
-                module.run(playwright, server, workdir)
+                try:
+                    module.run(playwright, server, workdir)
+                except Exception:
+                    screenshot_failure(name)
+                    raise
             passed += 1
             print(f"  ok {name}")
         except Exception:

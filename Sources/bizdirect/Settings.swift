@@ -23,6 +23,9 @@ struct Settings: ParsableArguments {
     @Option(help: "Absolute session lifetime in seconds (env BIZDIRECT_SESSION_TIMEOUT; default 43200).") var sessionTimeout: Double?
     @Option(help: "Users per contract (env BIZDIRECT_USER_LIMIT; default 99).") var userLimit: Int?
     @Option(help: "Secret-checking requests allowed per client address per minute (env BIZDIRECT_ATTEMPTS_PER_MINUTE; default 30).") var attemptsPerMinute: Int?
+    @Option(help: "Acquisition attempts per contract ID and per user ID, and logon starts per holder, per minute, shared by every process (env BIZDIRECT_ATTEMPTS_PER_ACCOUNT_PER_MINUTE; default 10).") var attemptsPerAccountPerMinute: Int?
+    @Option(help: "PIN hashes running or waiting at most; past it requests get 503 (env BIZDIRECT_PIN_HASH_CAPACITY; default 64).") var pinHashCapacity: Int?
+    @Option(help: "Of those, how many callers without a certificate may take (env BIZDIRECT_ANONYMOUS_PIN_HASH_SHARE; default 32).") var anonymousPinHashShare: Int?
     @Option(help: "scrypt cost exponent, N = 2^value (env BIZDIRECT_SCRYPT_LOG_N; default 15).") var scryptLogN: Int?
     @Option(help: "Externally issued TLS server certificate chain, PEM (env BIZDIRECT_TLS_CERTIFICATE).") var tlsCertificate: String?
     @Option(help: "Key for --tls-certificate, PEM (env BIZDIRECT_TLS_KEY).") var tlsKey: String?
@@ -56,6 +59,10 @@ struct Settings: ParsableArguments {
         c.sessionAbsoluteTimeout = try pick(sessionTimeout, "BIZDIRECT_SESSION_TIMEOUT", { Double($0) }) ?? c.sessionAbsoluteTimeout
         c.userLimit = try pick(userLimit, "BIZDIRECT_USER_LIMIT", { Int($0) }) ?? c.userLimit
         c.attemptsPerMinute = try pick(attemptsPerMinute, "BIZDIRECT_ATTEMPTS_PER_MINUTE", { Int($0) }) ?? c.attemptsPerMinute
+        c.attemptsPerAccountPerMinute = try pick(attemptsPerAccountPerMinute, "BIZDIRECT_ATTEMPTS_PER_ACCOUNT_PER_MINUTE", { Int($0) })
+            ?? c.attemptsPerAccountPerMinute
+        c.pinHashCapacity = try pick(pinHashCapacity, "BIZDIRECT_PIN_HASH_CAPACITY", { Int($0) }) ?? c.pinHashCapacity
+        c.anonymousPINHashShare = try pick(anonymousPinHashShare, "BIZDIRECT_ANONYMOUS_PIN_HASH_SHARE", { Int($0) }) ?? c.anonymousPINHashShare
         c.scryptLogN = try pick(scryptLogN, "BIZDIRECT_SCRYPT_LOG_N", { Int($0) }) ?? c.scryptLogN
         c.tlsCertificatePath = try pick(tlsCertificate, "BIZDIRECT_TLS_CERTIFICATE", { $0 })
         c.tlsKeyPath = try pick(tlsKey, "BIZDIRECT_TLS_KEY", { $0 })

@@ -69,6 +69,19 @@ struct ConfigurationTests {
         #expect(throws: BizDirectError.malformed("bankCode.format", "")) { try c.validate() }
     }
 
+    @Test("the resource limits are validated: hashing capacity, the anonymous share of it, per-account attempts", arguments: [
+        ("pin-hash-capacity", 1), ("anonymous-pin-hash-share", 64), ("anonymous-pin-hash-share", 0), ("attempts-per-account-per-minute", 0),
+    ])
+    func resourceLimits(_ setting: String, _ value: Int) {
+        var c = BizDirectConfiguration(dataDirectory: .init(fileURLWithPath: "/tmp/x"))
+        switch setting {
+        case "pin-hash-capacity": c.pinHashCapacity = value
+        case "anonymous-pin-hash-share": c.anonymousPINHashShare = value
+        default: c.attemptsPerAccountPerMinute = value
+        }
+        #expect(throws: BizDirectError.malformed("config.\(setting)", "")) { try c.validate() }
+    }
+
     @Test("PINs never print themselves")
     func pinRedaction() {
         let pin = PIN("secret123")

@@ -35,9 +35,10 @@ struct PublicationConformanceTests {
         return Fixture(server: server, directory: directory, good: good, revoked: revoked)
     }
 
-    @Test("openssl verifies issued certificates for client authentication against the chain")
+    @Test("openssl verifies issued certificates for client authentication against the chain",
+          .enabled(if: ExternalTool.available("openssl"), "needs openssl (CI installs it)"))
     func opensslVerify() async throws {
-        guard let openssl = ExternalTool.find("openssl") else { _ = ExternalTool.skipNotice("openssl", "openssl verify"); return }
+        let openssl = try #require(ExternalTool.find("openssl"))
         let f = try await Self.fixture(); defer { f.directory.remove(); Task { await f.server.stop() } }
         let result = try await ExternalTool.run(openssl, ["verify", "-purpose", "sslclient", "-CAfile", f.path("root.pem"),
                                                     "-untrusted", f.path("issuing.pem"), f.path("good.pem")])
@@ -45,9 +46,10 @@ struct PublicationConformanceTests {
         #expect(result.output.contains("OK"))
     }
 
-    @Test("openssl accepts the CRL's signature and reports the revoked certificate as revoked")
+    @Test("openssl accepts the CRL's signature and reports the revoked certificate as revoked",
+          .enabled(if: ExternalTool.available("openssl"), "needs openssl (CI installs it)"))
     func opensslCRL() async throws {
-        guard let openssl = ExternalTool.find("openssl") else { _ = ExternalTool.skipNotice("openssl", "openssl crl"); return }
+        let openssl = try #require(ExternalTool.find("openssl"))
         let f = try await Self.fixture(); defer { f.directory.remove(); Task { await f.server.stop() } }
         let crl = try await ExternalTool.run(openssl, ["crl", "-inform", "DER", "-in", f.path("crl.der"), "-CAfile", f.path("issuing.pem"), "-noout", "-verify"])
         #expect(crl.status == 0 && crl.output.contains("verify OK"), "\(crl.output)")
@@ -58,9 +60,10 @@ struct PublicationConformanceTests {
         #expect(good.status == 0, "\(good.output)")
     }
 
-    @Test("openssl ocsp gets good, revoked and unknown from the running responder, each verified")
+    @Test("openssl ocsp gets good, revoked and unknown from the running responder, each verified",
+          .enabled(if: ExternalTool.available("openssl"), "needs openssl (CI installs it)"))
     func opensslOCSP() async throws {
-        guard let openssl = ExternalTool.find("openssl") else { _ = ExternalTool.skipNotice("openssl", "openssl ocsp"); return }
+        let openssl = try #require(ExternalTool.find("openssl"))
         let f = try await Self.fixture(); defer { f.directory.remove(); Task { await f.server.stop() } }
         let url = f.server.publicationURL + "/ocsp"
         func ask(_ certificate: [String]) async throws -> String {
@@ -77,12 +80,11 @@ struct PublicationConformanceTests {
         #expect(unknown.contains("Response verify OK") && unknown.contains(": unknown"), "\(unknown)")
     }
 
-    @Test("pkilint finds no error in any certificate kind, the CRL, or an OCSP response")
+    @Test("pkilint finds no error in any certificate kind, the CRL, or an OCSP response",
+          .enabled(if: ExternalTool.available("lint_pkix_cert", "lint_crl", "lint_ocsp_response", "openssl"), "needs pkilint and openssl (CI installs them)"))
     func pkilint() async throws {
-        guard let lintCert = ExternalTool.find("lint_pkix_cert"), let lintCRL = ExternalTool.find("lint_crl"),
-              let lintOCSP = ExternalTool.find("lint_ocsp_response"), let openssl = ExternalTool.find("openssl") else {
-            _ = ExternalTool.skipNotice("pkilint (lint_pkix_cert, lint_crl, lint_ocsp_response) or openssl", "pkilint checks"); return
-        }
+        let lintCert = try #require(ExternalTool.find("lint_pkix_cert")), lintCRL = try #require(ExternalTool.find("lint_crl"))
+        let lintOCSP = try #require(ExternalTool.find("lint_ocsp_response")), openssl = try #require(ExternalTool.find("openssl"))
         // pkilint rejects the single-label name "localhost", so the TLS certificate is linted with FQDNs.
         let f = try await Self.fixture(hostNames: ["bizdirect.example.jp", "127.0.0.1"])
         defer { f.directory.remove(); Task { await f.server.stop() } }
@@ -106,13 +108,14 @@ struct PublicationConformanceTests {
         }
     }
 
-    @Test("a malformed OCSP request gets malformedRequest over HTTP, never a 500")
+    @Test("a malformed OCSP request gets malformedRequest over HTTP, never a 500",
+          .enabled(if: ExternalTool.available("curl"), "needs curl (CI installs it)"))
     func malformedOCSP() async throws {
         let f = try await Self.fixture(); defer { f.directory.remove(); Task { await f.server.stop() } }
         for body in [[UInt8](), Array("garbage".utf8), [0x30, 0x82, 0xff, 0xff]] {
             #expect(await f.server.ra.certificates.respondOCSP(body) == OCSPResponder.malformedResponse)
         }
-        guard let curl = ExternalTool.find("curl") else { _ = ExternalTool.skipNotice("curl", "OCSP over HTTP"); return }
+        let curl = try #require(ExternalTool.find("curl"))
         let result = try await ExternalTool.run(curl, ["-s", "--max-time", "20", "-o", f.path("m.der"), "-w", "%{http_code}", "--data-binary", "garbage",
                                                  "-H", "Content-Type: application/ocsp-request", f.server.publicationURL + "/ocsp"])
         #expect(result.output == "200")

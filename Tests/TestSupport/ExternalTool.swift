@@ -66,10 +66,10 @@ public enum ExternalTool {
         return (process.terminationStatus, output)
     }
 
-    /// Prints why a check is skipped, so the skip shows in the test output.
-    public static func skipNotice(_ tool: String, _ check: String) -> String {
-        let message = "SKIPPED \(check): \(tool) is not installed on this machine (CI installs it)."
-        print(message)
-        return message
+    /// Whether a test that needs these tools should run: when they are all installed, and always
+    /// in CI (where a missing tool then fails the test instead of skipping it). Use it in an
+    /// `.enabled(if:)` trait, so a skip shows as a skip, with its reason.
+    public static func available(_ tools: String...) -> Bool {
+        ProcessInfo.processInfo.environment["CI"] != nil || tools.allSatisfy { find($0) != nil }
     }
 }

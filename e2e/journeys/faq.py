@@ -8,6 +8,8 @@ import urllib.request
 from harness import Identity, acquire_in_browser, administrator_first_logon, answer_card, onboard_contract, screenshot
 from journeys.user_logon import register_user
 
+ALSO_ON_POSTGRES = True  # the harness also runs it as faq-postgres
+
 LIFETIME = 25
 
 
