@@ -79,7 +79,10 @@ public struct BranchService: Sendable {
         try await require(BranchPolicy.mayDecide(status: request.status, recordedBy: request.recordedBy, decider: staff.staffID,
                                                  deciderRole: staff.role, recordedVersion: request.contractVersion,
                                                  currentVersion: contract.version), staff, action: action, target: target)
-        let kind = BranchRequestKind(rawValue: request.kind) ?? .onboarding
+        // A stored kind this code does not know is an error, never taken for another kind.
+        guard let kind = BranchRequestKind(rawValue: request.kind) else {
+            throw BizDirectError.internal("request.kindUnknown", "The request's kind could not be read.")
+        }
         let prepared = decision.approve ? try await prepare(kind, contract: contract) : nil
         let now = clock.now()
         let printable: PrintableCard? = try await store.transaction { tx in

@@ -1,4 +1,5 @@
 import BizDirectCore
+import Mustache
 
 /// Page texts in Japanese and English. Keys are shared by the templates (`{{t.key}}`) and by
 /// error reasons (`error.<reason>`), so the customer sees every message in their language.
@@ -7,34 +8,46 @@ enum Strings {
         language == .ja ? ja : en
     }
 
-    /// The table as nested dictionaries, so that templates can write `{{t.top.title}}`.
-    static func nested(_ language: Language) -> [String: Any] {
-        language == .ja ? nestedJapanese : nestedEnglish
+    /// The table as templates see it, so that they can write `{{t.top.title}}`: a view that
+    /// looks each dotted key up in the flat table (no nested copy whose order could vary).
+    static func nested(_ language: Language) -> StringTree {
+        StringTree(table: table(language), prefixes: language == .ja ? jaPrefixes : enPrefixes, path: "")
     }
 
-    // Built once per language rather than on every page render. `[String: Any]` is not Sendable,
-    // but these are constants: written once at first use (Swift's static initialisation is
-    // thread-safe) and only read afterwards.
-    nonisolated(unsafe) private static let nestedJapanese = nest(ja)
-    nonisolated(unsafe) private static let nestedEnglish = nest(en)
+    private static let jaPrefixes = prefixes(of: ja)
+    private static let enPrefixes = prefixes(of: en)
 
-    private static func nest(_ flat: [String: String]) -> [String: Any] {
-        var root: [String: Any] = [:]
-        for (key, value) in flat { insert(value, path: key.split(separator: ".").map(String.init)[...], into: &root) }
-        return root
-    }
-
-    private static func insert(_ value: String, path: ArraySlice<String>, into node: inout [String: Any]) {
-        guard let head = path.first else { return }
-        if path.count == 1 { node[head] = value; return }
-        var child = node[head] as? [String: Any] ?? [:]
-        insert(value, path: path.dropFirst(), into: &child)
-        node[head] = child
+    /// Every proper prefix of a key ("admin" and "admin.action" of "admin.action.rename").
+    private static func prefixes(of table: [String: String]) -> Set<String> {
+        var result: Set<String> = []
+        for key in table.keys {
+            var parts = key.split(separator: ".").map(String.init)
+            while parts.count > 1 {
+                parts.removeLast()
+                result.insert(parts.joined(separator: "."))
+            }
+        }
+        return result
     }
 
     /// The PIN label for a holder's role (contract PIN, user PIN, staff PIN).
     static func pinLabel(_ role: Role, _ language: Language) -> String {
         let key = role == .administrator ? "acq.pin.administrator" : role == .user ? "acq.pin.user" : "acq.pin.staff"
         return table(language)[key] ?? ""
+    }
+}
+
+/// A node of the page strings for Mustache: `child(named:)` yields the text of a key, or the node
+/// for a key prefix, or nothing. A key that is both a text and a prefix cannot exist
+/// (`StringsTests.noLeafIsAPrefix`), so every lookup has one answer.
+struct StringTree: MustacheParent, Sendable {
+    let table: [String: String]
+    let prefixes: Set<String>
+    let path: String
+
+    func child(named name: String) -> Any? {
+        let key = path.isEmpty ? name : path + "." + name
+        if let text = table[key] { return text }
+        return prefixes.contains(key) ? StringTree(table: table, prefixes: prefixes, path: key) : nil
     }
 }

@@ -33,6 +33,20 @@ struct BranchServiceTests {
         return (made.contractID, card)
     }
 
+    @Test("a stored request kind the code does not know is refused, never approved as an onboarding")
+    func unknownKindIsNotOnboarding() async throws {
+        let b = try await Self.branch(); defer { Task { await b.server.stop() } }
+        let made = try await b.ra.branch.recordOnboarding(RecordOnboardingRequest(companyName: "山田商事", branch: "本店", administratorName: "山田太郎"), by: b.clerk)
+        let row = try #require(try await b.ra.store.branchRequest(id: made.requestID))
+        row.kind = "corrupted"
+        try await row.update(on: b.ra.store.database)
+        await #expect(throws: BizDirectError.internal("request.kindUnknown", "")) {
+            _ = try await b.ra.branch.decide(DecideBranchRequest(requestID: made.requestID, approve: true), by: b.supervisor)
+        }
+        #expect(try await b.ra.store.contract(made.contractID)?.status == "pending")
+        #expect(try await b.ra.store.holder(scope: made.contractID, loginID: "admin") == nil)
+    }
+
     @Test("onboarding: a clerk records, a supervisor approves, the contract becomes active with its administrator and card")
     func onboarding() async throws {
         let b = try await Self.branch(); defer { Task { await b.server.stop() } }
