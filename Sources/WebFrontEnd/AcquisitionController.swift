@@ -40,8 +40,10 @@ struct AcquisitionController {
             let encoder = JSONEncoder()
             encoder.outputFormatting = .sortedKeys   // the same answer is the same bytes
             let body = try encoder.encode(self)
-            return Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
-                            body: .init(byteBuffer: ByteBuffer(bytes: body)))
+            var response = Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
+                                    body: .init(byteBuffer: ByteBuffer(bytes: body)))
+            if status == .serviceUnavailable { response.headers[.retryAfter] = "\(ErrorPageMiddleware.retryAfterSeconds)" }
+            return response
         }
     }
 

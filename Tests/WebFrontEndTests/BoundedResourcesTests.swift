@@ -180,6 +180,38 @@ struct BoundedResourcesTests {
         #expect(ErrorPageMiddleware.status(.unavailable).code == 503)
     }
 
+    @Test("a flood of anonymous acquisitions past the hashing capacity gets 503 with Retry-After, and the server recovers")
+    func hashingFloodOverHTTP() async throws {
+        let server = try await LiveServer.start {
+            $0.scryptLogN = 15; $0.pinHashCapacity = 2; $0.anonymousPINHashShare = 1
+            $0.attemptsPerMinute = 1_000; $0.attemptsPerAccountPerMinute = 1_000
+        }
+        defer { Task { await server.stop() } }
+        let contract = try ContractID(body: "1000000001").digits
+        let csr = Data(try CertificateFixtures.csr(key: CertificateFixtures.p256().1)).base64EncodedString()
+        let statuses = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    let browser = try server.browser(nil)
+                    let form = try await browser.get(server.publicURL + "/acquire/user")
+                    let reply = try await browser.postJSON(server.publicURL + "/acquire/issue", [
+                        "kind": "user", "csrf": form.field("csrf") ?? "", "csr": csr, "contractID": contract, "userID": "nobody1",
+                        "pin": "wrong1x", "confirmationPIN": "wrong2x",
+                    ])
+                    await browser.close()
+                    return (reply.status, reply.headers["Retry-After"].first)
+                }
+            }
+            var all: [(Int, String?)] = []
+            for try await status in group { all.append(status) }
+            return all
+        }
+        #expect(statuses.contains { $0.0 == 503 && $0.1 == "2" }, "\(statuses)")
+        #expect(statuses.allSatisfy { $0.0 == 503 || $0.0 == 401 }, "\(statuses)")
+        let browser = try server.browser(nil); defer { Task { await browser.close() } }
+        #expect(try await browser.get(server.publicURL + "/").status == 200)
+    }
+
     @Test("a request that decides nothing about a person writes no audit row")
     func nonDecisionsAreNotAudited() async throws {
         let server = try await LiveServer.start { $0.attemptsPerMinute = 2 }; defer { Task { await server.stop() } }
