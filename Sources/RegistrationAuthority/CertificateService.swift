@@ -60,12 +60,14 @@ public struct CertificateService: Sendable {
                                                    outcome: .denied(error.reason), clientAddress: request.clientAddress), at: clock.now())
             throw error
         }
+        defer { ocspCache.removeAll() }    // a serial cached as "unknown" is now good
         return try await pipeline.issue(checked, holderID: request.holderID, actor: request.actor, clientAddress: request.clientAddress)
     }
 
     /// Issues for an acquisition: the holder's window is closed in the issuing transaction.
     func issueClosingWindow(_ checked: CheckedRequest, holderID: UUID, actor: String, clientAddress: String) async throws -> IssuedCertificate {
-        try await pipeline.issue(checked, holderID: holderID, actor: actor, clientAddress: clientAddress, closesWindow: true)
+        defer { ocspCache.removeAll() }
+        return try await pipeline.issue(checked, holderID: holderID, actor: actor, clientAddress: clientAddress, closesWindow: true)
     }
 
     /// The subject the RA decides for a holder (the request's own subject is ignored).

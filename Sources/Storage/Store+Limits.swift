@@ -88,11 +88,14 @@ extension Store {
     /// `absoluteBefore`. Returns how many went.
     @discardableResult
     public func purgeSessions(idleBefore: Date, absoluteBefore: Date) async throws -> Int {
-        let doomed = try await SessionModel.query(on: database).group(.or) { group in
-            group.filter(\.$endedReason != nil).filter(\.$lastSeenAt < idleBefore).filter(\.$createdAt < absoluteBefore)
-        }.all()
-        for session in doomed { try await session.delete(on: database) }
-        return doomed.count
+        func doomed() -> QueryBuilder<SessionModel> {
+            SessionModel.query(on: database).group(.or) { group in
+                group.filter(\.$endedReason != nil).filter(\.$lastSeenAt < idleBefore).filter(\.$createdAt < absoluteBefore)
+            }
+        }
+        let count = try await doomed().count()
+        if count > 0 { try await doomed().delete() }
+        return count
     }
 
     /// The holders among `holderIDs` with at least one live (not ended) session active since `since`.
