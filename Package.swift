@@ -50,6 +50,7 @@ let package = Package(
                 .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),
                 .product(name: "FluentPostgresDriver", package: "fluent-postgres-driver"),
                 .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -59,10 +60,10 @@ let package = Package(
             name: "RegistrationAuthority",
             dependencies: [
                 "BizDirectCore", "Policy", "CertificateAuthority", "Storage",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -79,6 +80,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             resources: [.copy("Resources")]
@@ -88,6 +90,7 @@ let package = Package(
             dependencies: [
                 "BizDirectCore", "RegistrationAuthority", "WebFrontEnd",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
@@ -104,8 +107,11 @@ let package = Package(
         ),
         .executableTarget(
             name: "BizDirectBenchmarks",
-            dependencies: ["CertificateAuthority", "Storage", "RegistrationAuthority",
-                           .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["BizDirectCore", "CertificateAuthority", "Storage", "RegistrationAuthority",
+                           .product(name: "Crypto", package: "swift-crypto"),
+                           .product(name: "SwiftASN1", package: "swift-asn1"),
+                           .product(name: "X509", package: "swift-certificates"),
+                           .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "TestSupport",
@@ -113,6 +119,7 @@ let package = Package(
                 "BizDirectCore", "CertificateAuthority", "Storage", "RegistrationAuthority", "WebFrontEnd",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -127,13 +134,24 @@ let package = Package(
             ],
             path: "Tests/TestSupport"
         ),
+        // Each test target declares every module it imports (CI builds with
+        // --explicit-target-dependency-import-check error).
         .testTarget(name: "BizDirectCoreTests", dependencies: ["BizDirectCore"]),
-        .testTarget(name: "PolicyTests", dependencies: ["Policy"]),
-        .testTarget(name: "CertificateAuthorityTests", dependencies: ["CertificateAuthority", "TestSupport",
-            .product(name: "SwiftASN1", package: "swift-asn1")], resources: [.copy("Fixtures")]),
-        .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
-        .testTarget(name: "RegistrationAuthorityTests", dependencies: ["RegistrationAuthority", "TestSupport"]),
-        .testTarget(name: "WebFrontEndTests", dependencies: ["WebFrontEnd", "TestSupport",
-            .product(name: "AsyncHTTPClient", package: "async-http-client")]),
+        .testTarget(name: "PolicyTests", dependencies: ["BizDirectCore", "Policy"]),
+        .testTarget(name: "CertificateAuthorityTests", dependencies: ["BizDirectCore", "CertificateAuthority", "TestSupport",
+            .product(name: "SwiftASN1", package: "swift-asn1"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "CryptoExtras", package: "swift-crypto"),
+            .product(name: "X509", package: "swift-certificates")], resources: [.copy("Fixtures")]),
+        .testTarget(name: "StorageTests", dependencies: ["BizDirectCore", "Storage", "TestSupport",
+            .product(name: "FluentKit", package: "fluent-kit"),
+            .product(name: "SQLKit", package: "sql-kit")]),
+        .testTarget(name: "RegistrationAuthorityTests", dependencies: ["BizDirectCore", "CertificateAuthority", "Policy", "Storage",
+            "RegistrationAuthority", "TestSupport",
+            .product(name: "FluentKit", package: "fluent-kit")]),
+        .testTarget(name: "WebFrontEndTests", dependencies: ["BizDirectCore", "CertificateAuthority", "RegistrationAuthority", "WebFrontEnd",
+            "TestSupport",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "SQLKit", package: "sql-kit")]),
     ]
 )
