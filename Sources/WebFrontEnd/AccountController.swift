@@ -39,7 +39,7 @@ struct AccountController {
                                           certificateSerial: user.presented.serial ?? "-", keepingSession: user.session.token)
         } catch let error as BizDirectError where error.kind == .malformed || error.kind == .unauthenticated {
             var values = values(user)
-            values["error"] = Strings.table(context.language)["error.\(error.reason)"] ?? ""
+            values["error"] = Strings.message(error, context.language)
             return renderer.page("change-pin", language: context.language, status: .badRequest, values: values)
         }
         let table = Strings.table(context.language)

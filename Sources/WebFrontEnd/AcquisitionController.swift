@@ -77,7 +77,7 @@ struct AcquisitionController {
                 "kind": "administrator", "administrator": true, "contractID": contractID, "cells": cells.map { ["cell": $0] },
             ])
         } catch let error as BizDirectError where error.kind == .malformed {
-            let message = Strings.table(context.language)["error.\(error.reason)"] ?? error.detail
+            let message = Strings.message(error, context.language)
             return formPage("acquire-contract", language: context.language, status: .badRequest,
                             values: ["kind": "administrator", "error": message, "contractID": fields["contractID"] ?? ""])
         }
@@ -111,9 +111,7 @@ struct AcquisitionController {
     }
 
     static func failure(_ reason: String, _ language: Language, kind: BizDirectError.Kind = .malformed) -> IssueReply {
-        let table = Strings.table(language)
-        return IssueReply(ok: false, message: table["error.\(reason)"] ?? table["error.kind.\(kind.rawValue)"] ?? "",
-                          status: ErrorPageMiddleware.status(kind))
+        IssueReply(ok: false, message: Strings.message(reason: reason, kind: kind, language), status: ErrorPageMiddleware.status(kind))
     }
 
     private func failure(_ reason: String, _ language: Language, kind: BizDirectError.Kind = .malformed) -> IssueReply {

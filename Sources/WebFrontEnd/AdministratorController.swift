@@ -48,7 +48,7 @@ struct AdministratorController {
                 by: administrator, confirmationPIN: PIN(fields["contractConfirmation"] ?? ""))
         } catch let error as BizDirectError where [.malformed, .unauthenticated, .conflict].contains(error.kind) {
             var values = base(user)
-            values["error"] = Strings.table(context.language)["error.\(error.reason)"] ?? Strings.table(context.language)["error.kind.\(error.kind.rawValue)"] ?? ""
+            values["error"] = Strings.message(error, context.language)
             values["form"] = ["userID": fields["userID"] ?? "", "name": fields["name"] ?? ""]
             return renderer.page("admin-user-new", language: context.language, status: .badRequest, values: values)
         } catch let error as BizDirectError where error.kind == .locked {
@@ -97,7 +97,7 @@ struct AdministratorController {
         } catch let error as BizDirectError where [.malformed, .unauthenticated].contains(error.kind) {
             var values = base(user)
             values["user"] = ["userID": userID, "name": fields["name"] ?? ""]
-            values["error"] = table["error.\(error.reason)"] ?? table["error.kind.\(error.kind.rawValue)"] ?? ""
+            values["error"] = Strings.message(error, context.language)
             return renderer.page("admin-user", language: context.language, status: .badRequest, values: values)
         } catch let error as BizDirectError where error.kind == .locked {
             try await ra.sessions.end(token: user.session.token)

@@ -187,8 +187,7 @@ struct BranchController {
     }
 
     private func message(_ error: BizDirectError, _ language: Language) -> String {
-        let table = Strings.table(language)
-        return table["error.\(error.reason)"] ?? table["error.kind.\(error.kind.rawValue)"] ?? ""
+        Strings.message(error, language)
     }
 }
 

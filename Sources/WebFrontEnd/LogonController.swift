@@ -53,7 +53,7 @@ struct LogonController {
         } catch let error as BizDirectError where error.kind == .unauthenticated {
             let presented = try await ra.logon.examine(certificateDER: context.peerCertificateDER, clientAddress: context.clientAddress)
             guard let holder = presented.holder else { throw error }
-            return pinPage(holder, language: context.language, status: .unauthorized, error: Strings.table(context.language)["error.\(error.reason)"],
+            return pinPage(holder, language: context.language, status: .unauthorized, error: Strings.message(error, context.language),
                            token: fields["csrf"])
         } catch let error as BizDirectError where error.kind == .locked {
             return lockedPage(context.language)
@@ -99,7 +99,7 @@ struct LogonController {
             let (_, session, holder) = try await ra.logonFlow.current(token: token, certificateDER: context.peerCertificateDER,
                                                                       clientAddress: context.clientAddress)
             var values = changeValues(holder, csrf: session.csrfToken)
-            values["error"] = Strings.table(context.language)["error.\(error.reason)"] ?? ""
+            values["error"] = Strings.message(error, context.language)
             return renderer.page("change-pin", language: context.language, status: .badRequest, values: values)
         }
     }

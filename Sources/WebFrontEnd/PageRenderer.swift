@@ -64,9 +64,8 @@ struct ErrorPageMiddleware: RouterMiddleware {
     }
 
     func errorPage(kind: BizDirectError.Kind, reason: String, language: Language, status: HTTPResponse.Status? = nil) -> Response {
-        let table = Strings.table(language)
-        let message = table["error.\(reason)"] ?? table["error.kind.\(kind.rawValue)"] ?? ""
-        return renderer.page("error", language: language, status: status ?? Self.status(kind), values: ["message": message])
+        renderer.page("error", language: language, status: status ?? Self.status(kind),
+                      values: ["message": Strings.message(reason: reason, kind: kind, language)])
     }
 
     /// Seconds a client is asked to wait when a bounded resource is full.

@@ -30,6 +30,17 @@ enum Strings {
         return result
     }
 
+    /// The one message lookup for a refusal: the text of its reason, else of its kind.
+    static func message(reason: String, kind: BizDirectError.Kind, _ language: Language) -> String {
+        let table = table(language)
+        return table["error.\(reason)"] ?? table["error.kind.\(kind.rawValue)"] ?? ""
+    }
+
+    /// The message for `error` in `language`.
+    static func message(_ error: BizDirectError, _ language: Language) -> String {
+        message(reason: error.reason, kind: error.kind, language)
+    }
+
     /// The PIN label for a holder's role (contract PIN, user PIN, staff PIN).
     static func pinLabel(_ role: Role, _ language: Language) -> String {
         let key = role == .administrator ? "acq.pin.administrator" : role == .user ? "acq.pin.user" : "acq.pin.staff"
