@@ -69,9 +69,10 @@ extension AdministratorService {
             try await tx.appendAudit(AuditEvent(actor: administrator.auditName, action: "user.\(Self.name(change))",
                                                 target: "\(administrator.contractID)/\(userID)", outcome: .allowed,
                                                 clientAddress: administrator.clientAddress, certificateSerial: administrator.certificateSerial), at: now)
+            if !revoked.isEmpty { try await certificates.publishCRL(in: tx) }
             return revoked
         }
-        if !revoked.isEmpty { _ = try await certificates.publishCRL() }
+        if !revoked.isEmpty { certificates.revocationsCommitted() }
     }
 
     /// New PIN hashes for `.setPINs`, made before the transaction (hashing is slow).

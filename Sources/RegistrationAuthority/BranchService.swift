@@ -100,9 +100,10 @@ public struct BranchService: Sendable {
             if decision.approve { printable = try await apply(kind, contract: current, prepared: prepared, tx: tx, at: now) }
             try await tx.touch(current)
             try await tx.appendAudit(event(staff, action, target, .allowed), at: now)
+            if decision.approve && kind == .certificateReissue { try await certificates.publishCRL(in: tx) }
             return printable
         }
-        if decision.approve && kind == .certificateReissue { _ = try await certificates.publishCRL() }
+        if decision.approve && kind == .certificateReissue { certificates.revocationsCommitted() }
         return printable
     }
 

@@ -80,32 +80,40 @@ public struct CertificateService: Sendable {
         }
     }
 
-    /// Revokes a certificate (idempotent) and publishes a new CRL. Returns false when it was
-    /// already revoked.
+    /// Revokes a certificate (idempotent) and publishes the new CRL in the same transaction.
+    /// Returns false when it was already revoked.
     @discardableResult
     public func revoke(serial: String, reason: RevocationReason, actor: String, clientAddress: String = "-") async throws -> Bool {
         let now = clock.now()
-        let changed = try await store.transaction { tx in
+        let changed = try await store.transaction { [self] tx in
             let changed = try await tx.revokeCertificate(serial: serial, reason: reason.rawValue, at: now)
             try await tx.appendAudit(AuditEvent(actor: actor, action: "certificate.revoke", target: serial,
                                                 outcome: changed ? .allowed : .denied("alreadyRevoked"), clientAddress: clientAddress), at: now)
+            if changed { try await publishCRL(in: tx) }
             return changed
         }
-        if changed { _ = try await publishCRL() }
+        if changed { revocationsCommitted() }
         return changed
     }
 
     /// How long a revoked certificate stays on the CRL after its expiry.
     static let crlRetentionAfterExpiry: TimeInterval = 90 * 86_400
 
-    /// Makes and stores a new CRL with the next number. Renewed certificates whose successor was
-    /// never used to log on are revoked (superseded) at their own expiry first, in the same transaction.
-    /// Every revocation path publishes a CRL after it commits, so this is also where cached OCSP
-    /// responses of this process are dropped.
+    /// Makes and stores a new CRL with the next number, in its own transaction. Renewed
+    /// certificates whose successor was never used to log on are revoked (superseded) at their
+    /// own expiry first, in the same transaction. Cached OCSP responses of this process go.
     public func publishCRL() async throws -> [UInt8] {
-        let now = clock.now()
         defer { ocspCache.removeAll() }
-        return try await store.transaction { [crlBuilder] tx in
+        return try await publishCRL(in: store)
+    }
+
+    /// Makes and stores the next CRL in the caller's transaction `tx`: a revocation and the CRL
+    /// that lists it commit together, so a crash can never leave a revoked certificate off the
+    /// published CRL. The caller calls `revocationsCommitted()` after its commit.
+    @discardableResult
+    func publishCRL(in tx: Store) async throws -> [UInt8] {
+        let now = clock.now()
+        return try await tx.transaction { [crlBuilder] tx in
             let (number, previousThisUpdate) = try await tx.claimNextCRLNumber()
             try await Self.supersedeRenewedAtExpiry(tx, expiredAfter: previousThisUpdate ?? .distantPast, by: now)
             // Revoked certificates stay listed for a while after they expire (RFC 5280 allows
@@ -118,6 +126,11 @@ public struct CertificateService: Sendable {
             try await tx.saveCRL(number: number, der: der, at: now)
             return der
         }
+    }
+
+    /// After a transaction that revoked and published: answers cached before it are dropped.
+    func revocationsCommitted() {
+        ocspCache.removeAll()
     }
 
     /// A renewed certificate is superseded when its successor is first used to log on, or else at its

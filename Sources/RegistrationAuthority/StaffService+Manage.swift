@@ -76,9 +76,10 @@ extension StaffService {
             try await tx.update(fresh)
             try await tx.appendAudit(AuditEvent(actor: actor, action: "staff.\(change.rawValue)", target: fresh.loginID, outcome: .allowed,
                                                 clientAddress: clientAddress, certificateSerial: certificateSerial), at: now)
+            if !revoked.isEmpty { try await certificates.publishCRL(in: tx) }
             return revoked
         }
-        if !revoked.isEmpty { _ = try await certificates.publishCRL() }
+        if !revoked.isEmpty { certificates.revocationsCommitted() }
         return code
     }
 }
