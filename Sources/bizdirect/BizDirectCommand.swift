@@ -47,8 +47,16 @@ struct Serve: AsyncParsableCommand {
             logger.info("listening", metadata: ["listener": "\(listener.rawValue)", "port": "\(port)"])
         }
         CompositionRoot.printBanner(configuration, ra: ra)
-        let group = ServiceGroup(configuration: .init(services: try await server.services(), gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        do {
+            let group = ServiceGroup(configuration: .init(services: try await server.services(), gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            try await group.run()
+        } catch {
+            // A listener that cannot bind (port in use, address not here) ends start-up with one
+            // line and exit status 1, after the database is closed (never an assertion trap).
+            await ra.shutdown()
+            FileHandle.standardError.write(Data("bizdirect: cannot serve: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
         await ra.shutdown()
     }
 }

@@ -79,3 +79,30 @@ public final class RawConnection: @unchecked Sendable {
         return false
     }
 }
+
+/// A listening socket on 127.0.0.1 that holds a port, so a test can see what a server does when
+/// its port is taken.
+public final class RawListener: @unchecked Sendable {
+    private let socketFD: Int32
+
+    /// Binds and listens on 127.0.0.1:`port`, or nil.
+    public init?(port: Int) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(fd, 1) == 0 else {
+            Glibc.close(fd)
+            return nil
+        }
+        socketFD = fd
+    }
+
+    /// Releases the port.
+    public func close() { Glibc.close(socketFD) }
+}

@@ -56,4 +56,20 @@ struct CommandLineTests {
         let malformed = try await ExternalTool.run(executable, ["audit", "verify", "--anchor", "12:nothex"] + common)
         #expect(malformed.status != 0 && malformed.output.contains("expected SEQ:HASH"), "\(malformed.output)")
     }
+
+    @Test("a port already in use ends start-up with one line and exit status 1, not a trap",
+          .enabled(if: CrashConsistencyTests.executableAvailable, "needs the bizdirect executable (swift build makes it)"))
+    func portInUse() async throws {
+        let executable = try #require(CrashConsistencyTests.executable, "swift build makes the bizdirect executable")
+        let directory = TemporaryDirectory("port"); defer { directory.remove() }
+        let busy = FreePort.find()
+        let holder = try #require(RawListener(port: busy), "could not hold a port")
+        defer { holder.close() }
+        let result = try await ExternalTool.run(executable, ["serve", "--data", directory.url.path, "--public-port", "\(busy)",
+                                                             "--logon-port", "\(FreePort.find())", "--http-port", "\(FreePort.find())",
+                                                             "--scrypt-log-n", "10"], timeout: .seconds(60))
+        #expect(result.status == 1, "\(result.output)")
+        #expect(result.output.contains("bizdirect: cannot serve:") && !result.output.contains("Fatal error") && !result.output.contains("Assertion"),
+                "\(result.output.suffix(400))")
+    }
 }
