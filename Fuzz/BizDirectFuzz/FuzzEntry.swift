@@ -13,7 +13,7 @@ import Hummingbird
 import HummingbirdCore
 import BizDirectCore
 import X509
-@testable import WebFrontEnd
+import WebFrontEnd
 
 /// The decoders a harness can exercise.
 enum FuzzTarget: String, CaseIterable {
@@ -34,7 +34,7 @@ enum FuzzTarget: String, CaseIterable {
         case .ocsp:
             Self.ocspRequest(bytes)
         case .ocspGET:
-            Self.ocspRequest(PublicationController.ocspGETRequest(path: "/ocsp/" + String(decoding: bytes, as: UTF8.self)))
+            Self.ocspRequest(InputDecoders.ocspGETRequest(path: "/ocsp/" + String(decoding: bytes, as: UTF8.self)))
         case .csr:
             if let checked = try? CSRCheck.check(bytes) {
                 // An accepted request names a key and a hash of it; anything else is a broken contract.
@@ -43,7 +43,7 @@ enum FuzzTarget: String, CaseIterable {
         case .certificate:
             Self.presentedCertificate(bytes)
         case .form:
-            let fields = Forms.parse(String(decoding: bytes, as: UTF8.self))
+            let fields = InputDecoders.formFields(String(decoding: bytes, as: UTF8.self))
             for value in fields.values {
                 _ = try? ContractID(parsing: value)
                 _ = try? UserID(parsing: value)
@@ -53,11 +53,11 @@ enum FuzzTarget: String, CaseIterable {
             // The acquisition and renewal bodies, decoded as the controllers decode them; the CSR
             // field then goes through the same check.
             let data = Data(bytes)
-            if let body = try? JSONDecoder().decode(AcquisitionController.IssueBody.self, from: data) {
+            if let body = InputDecoders.acquisitionBody(data) {
                 _ = Data(base64Encoded: body.csr).map { try? CSRCheck.check(Array($0)) }
-                _ = body.card?.values.map { PIN($0).secret.count }
+                _ = body.card.values.map { PIN($0).secret.count }
             }
-            _ = try? JSONDecoder().decode(AccountController.RenewBody.self, from: data)
+            _ = InputDecoders.renewalBodyDecodes(data)
         case .http:
             Self.requestParts(String(decoding: bytes, as: UTF8.self))
         }
@@ -94,8 +94,8 @@ enum FuzzTarget: String, CaseIterable {
         if let name = HTTPField.Name("Cookie") { fields.append(HTTPField(name: name, value: cookie)) }
         let request = Request(head: HTTPRequest(method: .get, scheme: "https", authority: "127.0.0.1", path: lines.first ?? "/", headerFields: fields), body: .init(buffer: .init()))
         _ = request.cookies["lang"]?.value
-        _ = Language.choose(query: uri.queryParameters["lang"].map(String.init), cookie: request.cookies["lang"]?.value,
-                            acceptLanguage: lines.count > 2 ? lines[2] : nil)
+        _ = InputDecoders.language(query: uri.queryParameters["lang"].map(String.init), cookie: request.cookies["lang"]?.value,
+                                   acceptLanguage: lines.count > 2 ? lines[2] : nil)
     }
 }
 
