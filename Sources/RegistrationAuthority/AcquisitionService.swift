@@ -90,10 +90,9 @@ public struct AcquisitionService: Sendable {
             counted = try await store.raiseAcquisitionFailures(holderID: try holder.requireID(), limit: failureLimit, at: now)
         }
         let secretsRight = try await secretsMatch(holder, request)
-        guard let holder, let count = counted, secretsRight else {
+        guard let holder, counted != nil, secretsRight else {
             try await refuse(holder, target: target, count: counted, request: request, at: now)
         }
-        _ = count
         let holderID = try holder.requireID()
         try await store.clearAcquisitionFailures(holderID: holderID)
         let issued = try await certificates.issueClosingWindow(checked, holderID: holderID, actor: "acquisition:\(target)",

@@ -144,14 +144,6 @@ public struct LogonService: Sendable {
         throw BizDirectError.unauthenticated("pin.wrong", "The PIN is not correct.")
     }
 
-    /// The answer for a person we do not know: the same work and the same error as a wrong PIN.
-    func unknownHolder(action: String, target: String, clientAddress: String, pin: PIN, hashes: Int = 1) async throws -> Never {
-        for _ in 0..<hashes { _ = try await hasher.verify(pin, against: nil) }
-        try await store.appendAudit(AuditEvent(actor: "anonymous", action: action, target: target, outcome: .denied("holder.unknown"),
-                                               clientAddress: clientAddress), at: clock.now())
-        throw BizDirectError.unauthenticated("pin.wrong", "The PIN is not correct.")
-    }
-
     func isLocked(_ holder: HolderModel) async throws -> Bool {
         if holder.lockedAt != nil { return true }
         guard Role(rawValue: holder.role) == .user else { return false }

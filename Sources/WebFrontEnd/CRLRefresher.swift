@@ -15,6 +15,17 @@ struct CRLRefresher: Service {
     }
 
     func run() async throws {
+        await Self.repeatUntilShutdown(every: interval, logger: logger, failure: "CRL refresh failed") {
+            _ = try await ra.certificates.currentCRL()
+        }
+    }
+}
+
+extension Service {
+    /// Runs `work` every `interval` until graceful shutdown; a failed run is logged and the next
+    /// tick tries again (the loop of every background service here).
+    static func repeatUntilShutdown(every interval: Duration, logger: Logger, failure: String,
+                                    _ work: () async throws -> Void) async {
         while !Task.isShuttingDownGracefully {
             do {
                 try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
@@ -22,9 +33,9 @@ struct CRLRefresher: Service {
                 return      // shutting down
             }
             do {
-                _ = try await ra.certificates.currentCRL()
+                try await work()
             } catch {
-                logger.error("CRL refresh failed; the next tick tries again", metadata: ["error": "\(error)"])
+                logger.error("\(failure); the next tick tries again", metadata: ["error": "\(error)"])
             }
         }
     }

@@ -11,19 +11,10 @@ struct SessionPurger: Service {
     var interval: Duration = .seconds(300)
 
     func run() async throws {
-        while !Task.isShuttingDownGracefully {
-            do {
-                try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
-            } catch {
-                return      // shutting down
-            }
-            do {
-                let longest = max(ra.configuration.userIdleTimeout, ra.configuration.staffIdleTimeout)
-                let purged = try await ra.sessions.purge(longestIdleTimeout: longest)
-                if purged > 0 { logger.info("sessions purged", metadata: ["count": "\(purged)"]) }
-            } catch {
-                logger.error("session purge failed; the next tick tries again", metadata: ["error": "\(error)"])
-            }
+        await Self.repeatUntilShutdown(every: interval, logger: logger, failure: "session purge failed") {
+            let longest = max(ra.configuration.userIdleTimeout, ra.configuration.staffIdleTimeout)
+            let purged = try await ra.sessions.purge(longestIdleTimeout: longest)
+            if purged > 0 { logger.info("sessions purged", metadata: ["count": "\(purged)"]) }
         }
     }
 }

@@ -8,10 +8,6 @@ import TestSupport
 /// of them worked on the code before the logon state machine (see docs/THREAT_MODEL.md).
 @Suite("Logon attacks over mutual TLS")
 struct LogonAttackTests {
-    static func cells(in page: TestBrowser.Page) -> [String] {
-        page.body.components(separatedBy: "data-cell=\"").dropFirst().map { String($0.prefix { $0 != "\"" }) }
-    }
-
     @Test("card bypass: re-posting the right PIN does not reset the counter or buy more card guesses")
     func cardBypass() async throws {
         let server = try await LiveServer.start { $0.attemptsPerAccountPerMinute = 100 }; defer { Task { await server.stop() } }
@@ -26,7 +22,7 @@ struct LogonAttackTests {
             #expect(afterPIN.status == 303, "round \(round)")
             let card = try await browser.get(server.logonURL + "/logon/card")
             var wrong = ["csrf": card.field("csrf") ?? ""]
-            for cell in Self.cells(in: card) { wrong["card_\(cell)"] = contract.answer(cell) == "00" ? "01" : "00" }
+            for cell in CustomerLogonTests.cells(in: card) { wrong["card_\(cell)"] = contract.answer(cell) == "00" ? "01" : "00" }
             let answer = try await browser.post(server.logonURL + "/logon/card", form: wrong)
             if answer.status == 423 { locked = true }
         }
