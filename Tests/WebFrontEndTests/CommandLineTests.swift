@@ -8,9 +8,9 @@ import TestSupport
 @Suite("Command line")
 struct CommandLineTests {
     @Test("staff unlock releases a locked supervisor when nobody else can; audit head and verify --anchor work as an operator uses them",
-          .enabled(if: CrashConsistencyTests.executableAvailable, "needs the bizdirect executable (swift build makes it)"))
+          .enabled(if: ServerProcess.available, "needs the bizdirect executable (swift build makes it)"))
     func staffUnlock() async throws {
-        let executable = try #require(CrashConsistencyTests.executable, "swift build makes the bizdirect executable")
+        let executable = try #require(ServerProcess.executable, "swift build makes the bizdirect executable")
         let directory = TemporaryDirectory("cli"); defer { directory.remove() }
         var configuration = BizDirectConfiguration(dataDirectory: directory.url)
         let databaseURL = try await TestDatabase.url(in: directory.url)
@@ -58,9 +58,9 @@ struct CommandLineTests {
     }
 
     @Test("a port already in use ends start-up with one line and exit status 1, not a trap",
-          .enabled(if: CrashConsistencyTests.executableAvailable, "needs the bizdirect executable (swift build makes it)"))
+          .enabled(if: ServerProcess.available, "needs the bizdirect executable (swift build makes it)"))
     func portInUse() async throws {
-        let executable = try #require(CrashConsistencyTests.executable, "swift build makes the bizdirect executable")
+        let executable = try #require(ServerProcess.executable, "swift build makes the bizdirect executable")
         let directory = TemporaryDirectory("port"); defer { directory.remove() }
         let busy = FreePort.find()
         let holder = try #require(RawListener(port: busy), "could not hold a port")

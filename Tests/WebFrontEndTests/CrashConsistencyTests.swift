@@ -8,33 +8,17 @@ import TestSupport
 /// Kills the real `bizdirect` process with SIGKILL while it writes, and checks the database.
 @Suite("Crash consistency")
 struct CrashConsistencyTests {
-    /// The `bizdirect` executable built beside the test bundle.
-    static var executable: String? {
-        let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for candidate in [directory, directory.deletingLastPathComponent()] {
-            let path = candidate.appendingPathComponent("bizdirect").path
-            if FileManager.default.isExecutableFile(atPath: path) { return path }
-        }
-        return nil
-    }
-
-    /// Whether the built `bizdirect` executable is there (always required in CI).
-    static var executableAvailable: Bool { ProcessInfo.processInfo.environment["CI"] != nil || executable != nil }
-
     @Test("kill -9 during writes leaves the database consistent and the audit chain whole at restart",
-          .enabled(if: executableAvailable && ExternalTool.available("curl"), "needs the bizdirect executable (swift build) and curl"))
+          .enabled(if: ServerProcess.available && ExternalTool.available("curl"), "needs the bizdirect executable (swift build) and curl"))
     func killDuringWrites() async throws {
-        let executable = try #require(Self.executable, "swift build makes the bizdirect executable")
         let curl = try #require(ExternalTool.find("curl"))
         let directory = TemporaryDirectory("crash"); defer { directory.remove() }
         let databaseURL = try await TestDatabase.url(in: directory.url)
-        let (publicPort, logonPort, httpPort) = (FreePort.find(), FreePort.find(), FreePort.find())
         // A staff certificate to present: a logon with a known certificate is a decision about a
         // person, so each one is audited (requests without a certificate are not).
         var setup = BizDirectConfiguration(dataDirectory: directory.url)
         setup.databaseURL = databaseURL
         setup.scryptLogN = 10
-        setup.httpPort = httpPort
         let enrolling = try await RegistrationAuthority.open(configuration: setup, logger: TestDatabase.logger)
         let credential = try await enrolling.enrolStaff()
         await enrolling.shutdown()
@@ -42,22 +26,11 @@ struct CrashConsistencyTests {
         let keyPath = directory.url.appendingPathComponent("staff.key.pem").path
         try Data(credential.certificatePEM.utf8).write(to: URL(fileURLWithPath: certificatePath))
         try Data(credential.keyPEM.utf8).write(to: URL(fileURLWithPath: keyPath))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["serve", "--data", directory.url.path, "--public-port", "\(publicPort)", "--logon-port", "\(logonPort)",
-                             "--http-port", "\(httpPort)", "--database-url", databaseURL, "--scrypt-log-n", "10"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        // Never leave the server behind, whatever fails below.
-        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
         // Wait until the logon listener answers, then keep it writing (each logon attempt is audited).
-        var ready = false
-        for _ in 0..<100 where !ready {
-            try await Task.sleep(for: .milliseconds(100))
-            ready = (try? await ExternalTool.run(curl, ["-sk", "--max-time", "10", "-o", "/dev/null", "-w", "%{http_code}", "https://127.0.0.1:\(logonPort)/logon"]).output) == "403"
-        }
-        try #require(ready, "the server did not start")
+        let server = try await ServerProcess.start(directory: directory.url, databaseURL: databaseURL, extra: ["--scrypt-log-n", "10"])
+        // Never leave the server behind, whatever fails below.
+        defer { server.kill() }
+        let logonPort = server.logonPort
         let writers = (0..<4).map { _ in
             Task.detached {
                 for _ in 0..<200 where !Task.isCancelled {
@@ -67,8 +40,7 @@ struct CrashConsistencyTests {
             }
         }
         try await Task.sleep(for: .milliseconds(1500))
-        kill(process.processIdentifier, SIGKILL)
-        await ExternalTool.waitForExit(process)
+        await server.stop(signal: SIGKILL)
         writers.forEach { $0.cancel() }
         for writer in writers { await writer.value }
 
