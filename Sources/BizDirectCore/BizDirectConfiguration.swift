@@ -25,6 +25,9 @@ public struct BizDirectConfiguration: Sendable {
     public var bankCode: String = "1635"
     /// Client-certificate lifetime in seconds (one year by default; tests may use seconds).
     public var certificateLifetime: TimeInterval = 365 * 86_400
+    /// Staff certificate lifetime in seconds (90 days by default: staff hold more power, and
+    /// a leaver's certificate should not outlive a quarter).
+    public var staffCertificateLifetime: TimeInterval = 90 * 86_400
     /// CRL lifetime in seconds (at most 24 hours).
     public var crlLifetime: TimeInterval = 86_400
     /// Idle timeout for administrators and staff, seconds.
@@ -91,6 +94,9 @@ public struct BizDirectConfiguration: Sendable {
         guard !bankName.isEmpty else { throw bad("bank-name", "it must not be empty") }
         _ = try BankCode(bankCode)
         guard certificateLifetime >= 1, certificateLifetime <= 398 * 86_400 else { throw bad("certificate-lifetime", "1 second to 398 days") }
+        guard staffCertificateLifetime >= 1, staffCertificateLifetime <= certificateLifetime else {
+            throw bad("staff-certificate-lifetime", "1 second up to the client certificate lifetime")
+        }
         guard crlLifetime >= 60, crlLifetime <= 86_400 else { throw bad("crl-lifetime", "60 seconds to 24 hours") }
         guard (3...10).contains(lockoutLimit) else { throw bad("lockout-limit", "3 to 10") }
         guard (10...20).contains(scryptLogN) else { throw bad("scrypt-log-n", "10 to 20") }

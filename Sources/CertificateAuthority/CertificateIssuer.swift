@@ -32,11 +32,12 @@ public struct CertificateIssuer: Sendable {
         ]
     }
 
-    /// Issues a one-year TLS client certificate for `request`'s key, named `subject`.
-    public func issue(_ request: CheckedRequest, subject: SubjectName, now: Date) throws(BizDirectError) -> IssuedCertificate {
+    /// Issues a TLS client certificate for `request`'s key, named `subject`, valid for `lifetime`
+    /// (the profile's client-certificate lifetime, one year, when nil).
+    public func issue(_ request: CheckedRequest, subject: SubjectName, now: Date, lifetime: TimeInterval? = nil) throws(BizDirectError) -> IssuedCertificate {
         let serial = Self.positiveSerial(random.bytes(16))
         let notBefore = now.addingTimeInterval(-profile.validity.backdate)
-        let notAfter = now.addingTimeInterval(profile.validity.clientCertificate)
+        let notAfter = now.addingTimeInterval(lifetime ?? profile.validity.clientCertificate)
         do {
             var extensions = Certificate.Extensions()
             try extensions.append(Certificate.Extension(BasicConstraints.notCertificateAuthority, critical: true))

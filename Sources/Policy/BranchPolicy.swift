@@ -8,24 +8,29 @@ public enum BranchPolicy {
     }
 
     /// A different staff member with the supervisor role decides a request that is still
-    /// open, and only while its contract is unchanged since the request was recorded.
+    /// open, and only while its contract is unchanged since the request was recorded. A request
+    /// about a staff member (its `subject`) is never decided by that staff member.
     public static func mayDecide(status: String, recordedBy: String, decider: String, deciderRole: Role,
-                                 recordedVersion: Int, currentVersion: Int) -> Decision {
+                                 recordedVersion: Int, currentVersion: Int, subject: String? = nil) -> Decision {
         guard status == "recorded" else { return .deny("request.alreadyDecided") }
         guard deciderRole == .supervisor else { return .deny("request.supervisorOnly") }
         guard recordedBy != decider else { return .deny("request.ownRequest") }
+        guard subject != decider else { return .deny("staff.self") }
         guard recordedVersion == currentVersion else { return .deny("request.contractChanged") }
         return .allow
     }
 
-    /// Only supervisors add staff.
-    public static func mayAddStaff(role: Role) -> Decision {
-        role == .supervisor ? .allow : .deny("request.supervisorOnly")
+    /// Only a supervisor records a staff request (add, role, unlock, re-issue, deactivate), and
+    /// never one about themselves: nobody raises, restores or replaces their own access.
+    public static func mayRecordStaffRequest(role: Role, actorID: String, subject: String?) -> Decision {
+        guard role == .supervisor else { return .deny("request.supervisorOnly") }
+        return subject == actorID ? .deny("staff.self") : .allow
     }
 
-    /// A supervisor unlocks or re-issues for another staff member, never for themselves.
-    public static func mayManageStaff(role: Role, actorID: String, targetID: String) -> Decision {
-        guard role == .supervisor else { return .deny("request.supervisorOnly") }
-        return actorID == targetID ? .deny("staff.self") : .allow
+    /// The command line adds staff only to bootstrap the branch: while fewer than two active
+    /// supervisors exist, since no request can be approved before there are two. After that,
+    /// staff are added by a request and a second supervisor's approval.
+    public static func mayBootstrapStaff(activeSupervisors: Int) -> Decision {
+        activeSupervisors < 2 ? .allow : .deny("staff.bootstrapOver")
     }
 }

@@ -12,14 +12,14 @@ public struct AcquireCertificateRequest: Sendable {
         case administrator(contractID: String, cardAnswers: [String: String])
         /// Contract ID and user ID.
         case user(contractID: String, userID: String)
-        /// The one-time code from the branch.
+        /// The one-time code, both halves (one from each of two supervisors).
         case staff(code: String)
     }
     /// Who.
     public let holder: Holder
-    /// Contract PIN, user PIN or staff PIN.
+    /// Contract PIN or user PIN; for staff, the new PIN they choose here.
     public let pin: PIN
-    /// Contract or user confirmation PIN (not asked of staff).
+    /// Contract or user confirmation PIN; for staff, the new PIN typed again.
     public let confirmationPIN: PIN?
     /// The PKCS#10 request made in the browser.
     public let csr: [UInt8]
@@ -81,6 +81,7 @@ public struct AcquisitionService: Sendable {
     /// Acquires a certificate for the holder the request names.
     public func acquire(_ request: AcquireCertificateRequest) async throws -> AcquiredCertificate {
         let checked = try CSRCheck.check(request.csr)
+        if case .staff(let code) = request.holder { return try await acquireStaff(code: code, checked, request) }
         let (holder, target) = try await find(request)
         try await limitPerAccount(request)
         let now = clock.now()
@@ -145,8 +146,8 @@ public struct AcquisitionService: Sendable {
             let contractID = try ContractID(parsing: text).digits
             let userID = try UserID(parsing: userText).value
             return (try await store.holder(scope: contractID, loginID: userID), "user:\(contractID)/\(userID)")
-        case .staff(let code):
-            return (try await store.holder(acquisitionCodeHash: hasher.keyedHash(code)), "staff")
+        case .staff:
+            return (nil, "staff")
         }
     }
 
@@ -155,12 +156,40 @@ public struct AcquisitionService: Sendable {
     /// here, so a right card with wrong PINs tells nothing.
     private func secretsMatch(_ holder: HolderModel?, _ request: AcquireCertificateRequest) async throws -> Bool {
         var ok = try await hasher.verify(request.pin, against: holder?.pinHash, anonymous: true)
-        if case .staff = request.holder { return ok && holder != nil }
         ok = try await hasher.verify(request.confirmationPIN ?? PIN(""), against: holder?.confirmationPINHash, anonymous: true) && ok
         if case .administrator(let contractID, let answers) = request.holder {
             ok = try await cards.check(contractID: try ContractID(parsing: contractID).digits, answers: answers, consume: false) && ok
         }
         return ok && holder != nil
+    }
+
+    /// A staff member acquires with the two halves of their one-time code and chooses their PIN
+    /// here: nobody else ever typed or saw it, so it is not changed at the first logon. The PIN
+    /// is hashed before the code is looked up, so a wrong code takes the same work as a right one.
+    private func acquireStaff(code: String, _ checked: CheckedRequest, _ request: AcquireCertificateRequest) async throws -> AcquiredCertificate {
+        if case .deny(let reason) = PINPolicy.checkFormat(request.pin) {
+            throw BizDirectError.malformed(reason, "A PIN has 6 to 12 letters and digits, with at least one of each.")
+        }
+        guard ConstantTime.equal(Array(request.pin.secret.utf8), Array((request.confirmationPIN?.secret ?? "").utf8)) else {
+            throw BizDirectError.malformed("pin.repeatDiffers", "The new PIN and its repetition differ. Type the same PIN twice.")
+        }
+        let pinHash = try await hasher.hash(request.pin, anonymous: true)
+        let now = clock.now()
+        var holder: HolderModel?
+        if let codeHash = AcquisitionCode.hash(typed: code, hasher: hasher) { holder = try await store.holder(acquisitionCodeHash: codeHash) }
+        guard let holder, holder.deletedAt == nil, holder.lockedAt == nil, let until = holder.acquisitionOpenUntil, until > now else {
+            // A code that names nobody is not audited (anyone can send those); a known one is.
+            if let holder {
+                try await store.appendAudit(AuditEvent(actor: "anonymous", action: "acquisition", target: "staff:\(holder.loginID)",
+                                                       outcome: .denied(holder.lockedAt != nil ? "locked" : "window.closed"),
+                                                       clientAddress: request.clientAddress), at: now)
+            }
+            throw Self.refused()
+        }
+        let issued = try await certificates.issueClosingWindow(checked, holderID: try holder.requireID(), actor: "acquisition:staff:\(holder.loginID)",
+                                                               clientAddress: request.clientAddress, pinHash: pinHash)
+        return AcquiredCertificate(certificate: issued.der, chain: chain, serial: issued.serialHex, notAfter: issued.notAfter,
+                                   friendlyName: friendlyName(holder))
     }
 
     private func friendlyName(_ holder: HolderModel) -> String {

@@ -69,7 +69,8 @@ public struct HolderLine: Sendable {
     /// certificate, else awaiting acquisition.
     static func of(_ holder: HolderModel, contractLocked: Bool = false, store: Store) async throws -> HolderLine {
         let current = try await store.certificates(holderID: try holder.requireID()).first { $0.status == "active" }
-        let status = holder.lockedAt != nil || contractLocked ? "locked" : current == nil ? "awaitingAcquisition" : "active"
+        let status = holder.deletedAt != nil ? "deactivated"
+            : holder.lockedAt != nil || contractLocked ? "locked" : current == nil ? "awaitingAcquisition" : "active"
         return HolderLine(loginID: holder.loginID, name: holder.name, role: Role(rawValue: holder.role) ?? .user, status: status,
                           serial: current?.serial, notAfter: current?.notAfter)
     }
@@ -148,7 +149,9 @@ public struct AdministratorService: Sendable {
         let pinHash = try await hasher.hash(request.pin), confirmationHash = try await hasher.hash(request.confirmationPIN)
         let now = clock.now()
         try await store.transaction { [userLimit] tx in
-            guard try await tx.contract(contractID)?.status == "active" else {
+            // The contract row's lock first: concurrent registrations then count one after another,
+            // so none can pass the user limit (PostgreSQL, READ COMMITTED).
+            guard try await tx.lockContract(contractID), try await tx.contract(contractID)?.status == "active" else {
                 throw BizDirectError.notFound("contract.unknown", "No active contract has this ID.")
             }
             guard try await tx.holders(scope: contractID).filter({ $0.role == Role.user.rawValue && $0.deletedAt == nil }).count < userLimit else {

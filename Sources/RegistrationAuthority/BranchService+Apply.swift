@@ -4,53 +4,74 @@ import Foundation
 import Policy
 import Storage
 
+/// The hashes of an onboarding's provisional PINs.
+struct RequestPINs: Sendable {
+    let pin: String
+    let confirmation: String
+}
+
 extension BranchService {
-    /// Work done before the transaction because it is slow (PIN hashing) or random.
+    /// Work done before the deciding transaction because it is random: the approver's half of a
+    /// staff member's one-time code.
     struct Prepared: Sendable {
-        var contractPIN: String?
-        var confirmationPIN: String?
-        var contractPINHash: String?
-        var confirmationPINHash: String?
+        var codeHalf: String?
     }
 
-    func prepare(_ kind: BranchRequestKind, contract: ContractModel) async throws -> Prepared {
-        guard kind == .onboarding else { return Prepared() }
-        let pin = Self.initialPIN(random.bytes(8)), confirmation = Self.initialPIN(random.bytes(8))
-        return Prepared(contractPIN: pin, confirmationPIN: confirmation,
-                        contractPINHash: try await hasher.hash(PIN(pin)), confirmationPINHash: try await hasher.hash(PIN(confirmation)))
+    /// What an approval did: what to hand the approver, whether certificates were revoked (the
+    /// CRL is then published in the same transaction), and whom it concerned, for the audit event.
+    struct Applied: Sendable {
+        var result: BranchDecision
+        var revoked: Bool
+        var subject: String
+    }
+
+    func prepare(_ kind: BranchRequestKind) async throws -> Prepared {
+        kind.splitsCode ? Prepared(codeHalf: AcquisitionCode.half(random.bytes(5))) : Prepared()
     }
 
     /// The changes of one approved request, inside the approval's transaction.
-    func apply(_ kind: BranchRequestKind, contract: ContractModel, prepared: Prepared?, tx: Store, at now: Date) async throws -> PrintableCard? {
+    func apply(_ kind: BranchRequestKind, request: BranchRequestModel, prepared: Prepared, by staff: StaffActor,
+               tx: Store, at now: Date) async throws -> Applied {
+        if kind.isStaffRequest { return try await applyStaff(kind, request: request, prepared: prepared, tx: tx, at: now) }
+        guard let contract = try await tx.contract(request.contractID) else {
+            throw BizDirectError.notFound("contract.unknown", "No contract has this ID.")
+        }
+        var applied = Applied(result: .done, revoked: false, subject: contract.contractID)
         switch kind {
         case .onboarding:
+            guard let pinHash = request.pinHash, let confirmationHash = request.confirmationPINHash else {
+                throw BizDirectError.conflict("request.noPINs", "This onboarding holds no provisional PINs; record it again.")
+            }
             contract.status = "active"
+            try await tx.save(contract)
             let administrator = try await tx.insertHolder(
                 role: .administrator, scope: contract.contractID, loginID: "admin", name: contract.administratorName,
-                pinHash: prepared?.contractPINHash, confirmationPINHash: prepared?.confirmationPINHash,
+                pinHash: pinHash, confirmationPINHash: confirmationHash,
                 acquisitionOpenUntil: now.addingTimeInterval(AcquisitionPolicy.window), at: now)
             administrator.mustChangePIN = true
             try await tx.update(administrator)
-            return try await newCard(contract, tx: tx, at: now, prepared: prepared)
+            applied.result = .card(try await newCard(contract, tx: tx, by: staff, at: now, deadline: now.addingTimeInterval(AcquisitionPolicy.window)))
         case .lockRelease:
             contract.lockedAt = nil
+            try await tx.save(contract)
             for holder in try await tx.holders(scope: contract.contractID) {
                 holder.releaseLock()
                 try await tx.update(holder)
             }
-            return nil
         case .certificateReissue:
             guard let administrator = try await tx.holder(scope: contract.contractID, loginID: "admin") else {
                 throw BizDirectError.notFound("contract.noAdministrator", "This contract has no administrator.")
             }
-            _ = try await tx.revokeActiveCertificates(holderID: try administrator.requireID(), reason: RevocationReason.superseded.rawValue, at: now)
+            applied.revoked = !(try await tx.revokeActiveCertificates(holderID: try administrator.requireID(), reason: RevocationReason.superseded.rawValue, at: now)).isEmpty
             administrator.openAcquisitionWindow(until: now.addingTimeInterval(AcquisitionPolicy.window))
             try await tx.update(administrator)
-            return nil
         case .cardReissue:
             try await invalidateCards(contract.contractID, tx: tx, at: now)
-            return try await newCard(contract, tx: tx, at: now, prepared: nil)
+            applied.result = .card(try await newCard(contract, tx: tx, by: staff, at: now, deadline: nil))
+        case .staffAdd, .staffRole, .staffUnlock, .staffReissue, .staffDeactivate:
+            throw BizDirectError.internal("request.kindUnknown", "A staff request reached the contract changes.")
         }
+        return applied
     }
 
     func invalidateCards(_ contractID: String, tx: Store, at now: Date) async throws {
@@ -61,16 +82,18 @@ extension BranchService {
         }
     }
 
-    private func newCard(_ contract: ContractModel, tx: Store, at now: Date, prepared: Prepared?) async throws -> PrintableCard {
+    /// Makes the contract's next card and prints it once: the grid goes to the approving
+    /// supervisor's screen and nowhere else, and the printing is audited. The contract row is
+    /// locked by the approval, so the card number cannot collide.
+    private func newCard(_ contract: ContractModel, tx: Store, by staff: StaffActor, at now: Date, deadline: Date?) async throws -> PrintableCard {
         let grid = CardGrid.random(random)
         let sequence = try await tx.cards(contractID: contract.contractID).count + 1
         let cardNumber = "\(contract.contractID)-\(sequence < 10 ? "0" : "")\(sequence)"
         _ = try await tx.insertCard(contractID: contract.contractID, cardNumber: cardNumber,
                                     gridCiphertext: try vault.seal(grid, cardNumber: cardNumber), at: now)
+        try await tx.appendAudit(event(staff, "card.print", cardNumber, .allowed), at: now)
         return PrintableCard(contractID: contract.contractID, companyName: contract.companyName, administratorName: contract.administratorName,
-                             cardNumber: cardNumber, grid: grid, initialContractPIN: prepared?.contractPIN,
-                             initialConfirmationPIN: prepared?.confirmationPIN,
-                             acquisitionDeadline: prepared == nil ? nil : now.addingTimeInterval(AcquisitionPolicy.window))
+                             cardNumber: cardNumber, grid: grid, acquisitionDeadline: deadline)
     }
 
     /// Throws (and audits the refusal) unless `decision` allows.
@@ -80,6 +103,8 @@ extension BranchService {
         switch reason {
         case "request.alreadyDecided", "request.contractChanged":
             throw BizDirectError.conflict(reason, "This request was already decided, or its contract changed since it was recorded.")
+        case "staff.self":
+            throw BizDirectError.forbidden(reason, "Another supervisor must do this for you.")
         default:
             throw BizDirectError.forbidden(reason, "A different supervisor must approve requests; staff may not approve their own.")
         }
@@ -100,13 +125,4 @@ extension BranchService {
         return String(1_000_000_000 + value % 9_000_000_000)
     }
 
-    /// An 8-character one-time PIN with letters and digits (no look-alikes), meeting PINPolicy.
-    static func initialPIN(_ bytes: [UInt8]) -> String {
-        let letters = Array("abcdefghjkmnpqrstuvwxyz"), digits = Array("23456789")
-        var characters = bytes.enumerated().map { index, byte in
-            index % 2 == 0 ? letters[Int(byte) % letters.count] : digits[Int(byte) % digits.count]
-        }
-        characters.swapAt(0, Int(bytes[0]) % characters.count)
-        return String(characters)
-    }
 }

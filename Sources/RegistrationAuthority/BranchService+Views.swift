@@ -2,6 +2,28 @@ import BizDirectCore
 import Foundation
 import Storage
 
+/// A request waiting for a supervisor, as the approval queue shows it.
+public struct PendingRequest: Sendable {
+    /// One field the approval changes.
+    public struct Change: Sendable {
+        /// Which field (localised by the web front end).
+        public let field: String
+        /// Its value now, empty when it is new.
+        public let from: String
+        /// Its value after the approval.
+        public let to: String
+        init(_ field: String, _ from: String, _ to: String) {
+            self.field = field
+            self.from = from
+            self.to = to
+        }
+    }
+    /// The request's fields: id, kind, contract or staff ID, who recorded it and when.
+    public let values: [String: String]
+    /// What approving it changes.
+    public let changes: [Change]
+}
+
 /// A contract as the branch console shows it. No secret: no PIN, no grid.
 public struct ContractView: Sendable {
     /// One line of a list.
@@ -41,12 +63,58 @@ extension BranchService {
         }
     }
 
-    /// Requests waiting for a supervisor.
-    public func pendingRequests() async throws -> [[String: String]] {
-        try await store.pendingBranchRequests().map { r in
-            ["id": r.id?.uuidString ?? "", "kind": r.kind, "contractID": r.contractID, "recordedBy": r.recordedBy,
-             "at": JapanTime.text(r.createdAt, .stamp), "lostCard": r.lostCard ? "lost" : ""]
+    /// Requests waiting for a supervisor, each with who recorded it and what approving it will
+    /// change: one line per field, before and after (codes such as roles and statuses are
+    /// localised by the web front end).
+    public func pendingRequests() async throws -> [PendingRequest] {
+        var pending: [PendingRequest] = []
+        for r in try await store.pendingBranchRequests() {
+            let values = ["id": r.id?.uuidString ?? "", "kind": r.kind, "contractID": r.contractID, "subject": r.subject ?? r.contractID,
+                          "recordedBy": r.recordedBy, "at": JapanTime.text(r.createdAt, .stamp), "lostCard": r.lostCard ? "lost" : ""]
+            pending.append(PendingRequest(values: values, changes: try await changes(of: r)))
         }
+        return pending
+    }
+
+    /// What approving `request` will change, as it stands now.
+    func changes(of request: BranchRequestModel) async throws -> [PendingRequest.Change] {
+        guard let kind = BranchRequestKind(rawValue: request.kind) else { return [] }
+        let details = request.details.flatMap { try? JSONDecoder().decode(StaffRequestDetails.self, from: Data($0.utf8)) }
+        if kind.isStaffRequest {
+            var member: HolderModel?
+            if let subject = request.subject { member = try await store.holder(scope: "bank", loginID: subject) }
+            let serial = try await activeSerial(member)
+            switch kind {
+            case .staffAdd:
+                return [.init("name", "", details?.name ?? ""), .init("role", "", details?.role ?? ""), .init("acquisition", "", "open")]
+            case .staffRole: return [.init("role", member?.role ?? "", details?.role ?? "")]
+            case .staffUnlock: return [.init("lock", member?.lockedAt == nil ? "unlocked" : "locked", "unlocked")]
+            case .staffReissue: return [.init("certificate", serial ?? "", "revoked"), .init("acquisition", "", "open")]
+            case .staffDeactivate:
+                return [.init("status", "active", "deactivated"), .init("certificate", serial ?? "", "revoked"), .init("sessions", "", "ended")]
+            default: return []
+            }
+        }
+        let contract = try await store.contract(request.contractID)
+        switch kind {
+        case .onboarding:
+            return [.init("status", contract?.status ?? "", "active"), .init("administrator", "", contract?.administratorName ?? ""),
+                    .init("card", "", "new"), .init("acquisition", "", "open")]
+        case .lockRelease: return [.init("lock", contract?.lockedAt == nil ? "unlocked" : "locked", "unlocked"), .init("failures", "", "0")]
+        case .certificateReissue:
+            let serial = try await activeSerial(try await store.holder(scope: request.contractID, loginID: "admin"))
+            return [.init("certificate", serial ?? "", "revoked"), .init("acquisition", "", "open")]
+        case .cardReissue:
+            let current = try await store.cards(contractID: request.contractID).first { $0.status != "invalidated" }
+            return [.init("card", current?.cardNumber ?? "", "new")]
+        default: return []
+        }
+    }
+
+    /// The serial of a holder's active certificate, if any.
+    private func activeSerial(_ holder: HolderModel?) async throws -> String? {
+        guard let holder else { return nil }
+        return try await store.certificates(holderID: try holder.requireID()).first { $0.status == "active" }?.serial
     }
 
     /// Everything the console shows about one contract.

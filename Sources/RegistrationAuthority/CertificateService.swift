@@ -38,13 +38,15 @@ public struct CertificateService: Sendable {
     let ocspCache = OCSPResponseCache()
 
     init(store: Store, issuer: CertificateIssuer, crlBuilder: CRLBuilder, responder: OCSPResponder, bankCode: String,
-         clock: any WallClock, logger: Logger) {
+         staffCertificateLifetime: TimeInterval, clock: any WallClock, logger: Logger) {
         self.store = store
         self.crlBuilder = crlBuilder
         self.responder = responder
         self.clock = clock
         self.logger = logger
-        pipeline = IssuancePipeline(store: store, issuer: issuer, clock: clock) { holder in
+        pipeline = IssuancePipeline(store: store, issuer: issuer, clock: clock, lifetime: { holder in
+            (Role(rawValue: holder.role)?.isStaff ?? false) ? staffCertificateLifetime : nil
+        }) { holder in
             try CertificateService.subjectName(for: holder, bankCode: bankCode)
         }
     }
@@ -64,10 +66,19 @@ public struct CertificateService: Sendable {
         return try await pipeline.issue(checked, holderID: request.holderID, actor: request.actor, clientAddress: request.clientAddress)
     }
 
-    /// Issues for an acquisition: the holder's window is closed in the issuing transaction.
-    func issueClosingWindow(_ checked: CheckedRequest, holderID: UUID, actor: String, clientAddress: String) async throws -> IssuedCertificate {
+    /// Issues inside the caller's transaction `tx` (the command line's staff bootstrap).
+    func issue(_ checked: CheckedRequest, holder: HolderModel, actor: String, in tx: Store) async throws -> IssuedCertificate {
         defer { ocspCache.removeAll() }
-        return try await pipeline.issue(checked, holderID: holderID, actor: actor, clientAddress: clientAddress, closesWindow: true)
+        return try await pipeline.issue(checked, holder: holder, actor: actor, in: tx)
+    }
+
+    /// Issues for an acquisition: the holder's window is closed in the issuing transaction.
+    /// A PIN the holder chose while acquiring (`pinHash`, staff) is stored in the same transaction.
+    func issueClosingWindow(_ checked: CheckedRequest, holderID: UUID, actor: String, clientAddress: String,
+                            pinHash: String? = nil) async throws -> IssuedCertificate {
+        defer { ocspCache.removeAll() }
+        return try await pipeline.issue(checked, holderID: holderID, actor: actor, clientAddress: clientAddress, closesWindow: true,
+                                        pinHash: pinHash)
     }
 
     /// The subject the RA decides for a holder (the request's own subject is ignored).

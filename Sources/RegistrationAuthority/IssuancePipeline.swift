@@ -19,30 +19,37 @@ actor IssuancePipeline {
         let clientAddress: String
         /// Acquisition: the holder's window is closed in the same transaction (one acquisition per window).
         let closesWindow: Bool
+        /// A PIN the holder chose while acquiring (staff), stored in the same transaction.
+        let pinHash: String?
         let continuation: CheckedContinuation<IssuedCertificate, any Error>
     }
 
     private let store: Store
     private let issuer: CertificateIssuer
     private let subjectName: @Sendable (HolderModel) throws -> SubjectName
+    /// How long a holder's certificate lasts (staff have their own, shorter lifetime).
+    private let lifetime: @Sendable (HolderModel) -> TimeInterval?
     private let clock: any WallClock
     private var queue: [Job] = []
     private var draining = false
     /// The largest batch written in one transaction.
     static let maximumBatch = 256
 
-    init(store: Store, issuer: CertificateIssuer, clock: any WallClock, subjectName: @escaping @Sendable (HolderModel) throws -> SubjectName) {
+    init(store: Store, issuer: CertificateIssuer, clock: any WallClock, lifetime: @escaping @Sendable (HolderModel) -> TimeInterval?,
+         subjectName: @escaping @Sendable (HolderModel) throws -> SubjectName) {
         self.store = store
         self.issuer = issuer
         self.clock = clock
+        self.lifetime = lifetime
         self.subjectName = subjectName
     }
 
     /// Issues one certificate, batched with whatever else is waiting.
-    func issue(_ request: CheckedRequest, holderID: UUID, actor: String, clientAddress: String, closesWindow: Bool = false) async throws -> IssuedCertificate {
+    func issue(_ request: CheckedRequest, holderID: UUID, actor: String, clientAddress: String, closesWindow: Bool = false,
+               pinHash: String? = nil) async throws -> IssuedCertificate {
         try await withCheckedThrowingContinuation { continuation in
             queue.append(Job(request: request, holderID: holderID, actor: actor, clientAddress: clientAddress,
-                             closesWindow: closesWindow, continuation: continuation))
+                             closesWindow: closesWindow, pinHash: pinHash, continuation: continuation))
             if !draining {
                 draining = true
                 Task { await self.drain() }
@@ -68,6 +75,24 @@ actor IssuancePipeline {
         draining = false
     }
 
+    /// Issues one certificate inside the caller's transaction, unbatched: the command line's
+    /// bootstrap, where the staff member and their certificate commit together or not at all.
+    func issue(_ request: CheckedRequest, holder: HolderModel, actor: String, in tx: Store) async throws -> IssuedCertificate {
+        let now = clock.now()
+        guard try await tx.certifiedKeys(spkiHashes: [Store.hex(request.spkiHash)]).isEmpty else {
+            throw BizDirectError.conflict("csr.keyReused", "This key has been certified before. Make a new key and try again.")
+        }
+        let issued = try issuer.issue(request, subject: try subjectName(holder), now: now, lifetime: lifetime(holder))
+        try await tx.insertCertificates([Self.record(issued, holderID: try holder.requireID())], at: now)
+        try await tx.appendAudits([AuditEvent(actor: actor, action: "certificate.issue", target: issued.serialHex, outcome: .allowed)], at: now)
+        return issued
+    }
+
+    static func record(_ issued: IssuedCertificate, holderID: UUID) -> CertificateRecord {
+        CertificateRecord(serial: issued.serialHex, holderID: holderID, der: issued.der, notBefore: issued.notBefore,
+                          notAfter: issued.notAfter, spkiHash: Store.hex(issued.spkiHash))
+    }
+
     /// Looks up holders and key reuse for the batch, signs, then stores everything in one transaction.
     private func write(_ batch: [Job]) async throws {
         let now = clock.now()
@@ -86,15 +111,12 @@ actor IssuancePipeline {
                 continue
             }
             do {
-                signed.append((job, try issuer.issue(job.request, subject: try subjectName(holder), now: now)))
+                signed.append((job, try issuer.issue(job.request, subject: try subjectName(holder), now: now, lifetime: lifetime(holder))))
             } catch let error as BizDirectError {
                 refused.append((job, error))
             }
         }
-        let records = signed.map { job, issued in
-            CertificateRecord(serial: issued.serialHex, holderID: job.holderID, der: issued.der, notBefore: issued.notBefore,
-                              notAfter: issued.notAfter, spkiHash: Store.hex(issued.spkiHash))
-        }
+        let records = signed.map { job, issued in Self.record(issued, holderID: job.holderID) }
         let events = signed.map { job, issued in
             AuditEvent(actor: job.actor, action: "certificate.issue", target: issued.serialHex, outcome: .allowed, clientAddress: job.clientAddress)
         } + refused.map { job, error in
@@ -102,10 +124,12 @@ actor IssuancePipeline {
                        clientAddress: job.clientAddress)
         }
         let windows = signed.filter { $0.0.closesWindow }.map { $0.0.holderID }
+        let chosenPINs = signed.compactMap { job, _ in job.pinHash.map { (job.holderID, $0) } }
         try await store.transaction { tx in
             for holderID in windows where try await !tx.closeAcquisitionWindow(holderID: holderID) {
                 throw BizDirectError.conflict("acquisition.used", "This acquisition window has already been used.")
             }
+            for (holderID, pinHash) in chosenPINs { try await tx.setChosenPIN(holderID: holderID, pinHash: pinHash) }
             try await tx.insertCertificates(records, at: now)
             try await tx.appendAudits(events, at: now)
         }

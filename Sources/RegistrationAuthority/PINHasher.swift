@@ -25,10 +25,11 @@ public struct PINHasher: Sendable {
         self.gate = gate
     }
 
-    /// Hashes a new PIN with a fresh salt.
-    public func hash(_ pin: PIN) async throws -> String {
+    /// Hashes a new PIN with a fresh salt. `anonymous` as for `verify` (a staff member choosing
+    /// their PIN while acquiring has no certificate yet).
+    public func hash(_ pin: PIN, anonymous: Bool = false) async throws -> String {
         let salt = random.bytes(16)
-        let derived = try await derive(pin, salt: salt, logN: logN, r: Self.blockSize, p: Self.parallelism, anonymous: false)
+        let derived = try await derive(pin, salt: salt, logN: logN, r: Self.blockSize, p: Self.parallelism, anonymous: anonymous)
         return "scrypt$\(logN)$\(Self.blockSize)$\(Self.parallelism)$\(Data(salt).base64EncodedString())$\(Data(derived).base64EncodedString())"
     }
 

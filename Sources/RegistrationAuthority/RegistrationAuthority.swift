@@ -88,12 +88,12 @@ public final class RegistrationAuthority: Sendable {
             crlBuilder: CRLBuilder(issuer: hierarchy.issuing, signer: hierarchy.issuingSigner, lifetime: configuration.crlLifetime),
             responder: OCSPResponder(issuer: hierarchy.issuing, responderCertificate: hierarchy.ocspResponder,
                                      signer: hierarchy.ocspSigner, lifetime: profile.validity.ocspResponse),
-            bankCode: configuration.bankCode, clock: clock, logger: logger)
+            bankCode: configuration.bankCode, staffCertificateLifetime: configuration.staffCertificateLifetime, clock: clock, logger: logger)
         logon = LogonService(store: store, issuingCA: hierarchy.issuing, hasher: hasher, lockoutLimit: configuration.lockoutLimit, clock: clock,
                              logger: logger, perAccountPerMinute: configuration.attemptsPerAccountPerMinute)
         sessions = SessionService(store: store, clock: clock, random: random, absoluteTimeout: configuration.sessionAbsoluteTimeout, logger: logger)
-        staff = StaffService(store: store, hasher: hasher, clock: clock, random: random)
-        branch = BranchService(store: store, certificates: certificates, hasher: hasher, vault: vault, clock: clock, random: random)
+        staff = StaffService(store: store, hasher: hasher, certificates: certificates, clock: clock, random: random)
+        branch = BranchService(store: store, certificates: certificates, logon: logon, hasher: hasher, vault: vault, clock: clock, random: random)
         cards = CardService(store: store, vault: vault, hasher: hasher, random: random)
         administrators = AdministratorService(store: store, hasher: hasher, logon: logon, clock: clock, userLimit: configuration.userLimit,
                                               userIdleTimeout: configuration.userIdleTimeout)

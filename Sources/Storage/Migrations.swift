@@ -85,3 +85,29 @@ struct CreateSchemaV2: AsyncMigration {
         try await database.schema("holders").deleteField("acquisition_failures").update()
     }
 }
+
+/// Version 3: dual control in the branch. A branch request may concern a staff member (its
+/// subject) with the change it proposes (details); the recorder's half of a split one-time code
+/// is kept as a keyed hash; an onboarding request carries the hashes of the provisional PINs the
+/// customer wrote on the paper application; a refusal keeps its reason. Counters hand out
+/// numbers (staff IDs) that concurrent inserts cannot collide on.
+struct CreateSchemaV3: AsyncMigration {
+    func prepare(on database: any Database) async throws {
+        // One column per statement: SQLite adds one column per ALTER TABLE.
+        for field in ["subject", "details", "code_half_hash", "pin_hash", "confirmation_pin_hash", "refusal_reason"] {
+            try await database.schema("branch_requests").field(.string(field), .string).update()
+        }
+        try await database.schema("counters")
+            .field("name", .string, .identifier(auto: false)).field("value", .int, .required).create()
+        // Staff IDs already handed out stay taken: the counter starts at their number.
+        let staff = try await HolderModel.query(on: database).filter(\.$scope == "bank").count()
+        try await CounterModel(name: "staff", value: staff).create(on: database)
+    }
+
+    func revert(on database: any Database) async throws {
+        try await database.schema("counters").delete()
+        for field in ["refusal_reason", "confirmation_pin_hash", "pin_hash", "code_half_hash", "details", "subject"] {
+            try await database.schema("branch_requests").deleteField(.string(field)).update()
+        }
+    }
+}

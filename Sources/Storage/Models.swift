@@ -147,7 +147,30 @@ public final class BranchRequestModel: Model, @unchecked Sendable {
     @Field(key: "lost_card") public var lostCard: Bool
     @Field(key: "created_at") public var createdAt: Date
     @OptionalField(key: "decided_at") public var decidedAt: Date?
+    /// The staff ID a staff request concerns (nil for a contract's requests).
+    @OptionalField(key: "subject") public var subject: String?
+    /// The change a staff request proposes, as JSON (name and role).
+    @OptionalField(key: "details") public var details: String?
+    /// Keyed hash of the recorder's half of the one-time acquisition code (staff add and re-issue).
+    @OptionalField(key: "code_half_hash") public var codeHalfHash: String?
+    /// Onboarding: hashes of the provisional PINs from the paper application (moved to the administrator).
+    @OptionalField(key: "pin_hash") public var pinHash: String?
+    @OptionalField(key: "confirmation_pin_hash") public var confirmationPINHash: String?
+    /// Why a supervisor refused the request.
+    @OptionalField(key: "refusal_reason") public var refusalReason: String?
     public init() {}
+}
+
+/// A named number that only rises (staff IDs): handed out by one conditional update.
+public final class CounterModel: Model, @unchecked Sendable {
+    public static let schema = "counters"
+    @ID(custom: "name", generatedBy: .user) public var id: String?
+    @Field(key: "value") public var value: Int
+    public init() {}
+    init(name: String, value: Int) {
+        self.id = name
+        self.value = value
+    }
 }
 
 /// One step in a branch request's history: who did what, and when.

@@ -82,6 +82,7 @@ public final class StorageDatabase: Sendable {
         let migrations = Migrations()
         migrations.add(CreateSchemaV1())
         migrations.add(CreateSchemaV2())
+        migrations.add(CreateSchemaV3())
         let migrator = Migrator(databases: databases, migrations: migrations, logger: logger, on: eventLoop)
         try await migrator.setupIfNeeded().flatMap { migrator.prepareBatch() }.get()
     }

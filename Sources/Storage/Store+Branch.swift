@@ -1,6 +1,7 @@
 import BizDirectCore
 import FluentKit
 import Foundation
+import SQLKit
 
 extension Store {
     /// Creates a contract in `pending` state. Fails with `conflict` if the ID is taken.
@@ -29,25 +30,110 @@ extension Store {
             .sort(\.$companyName).limit(limit).all()
     }
 
-    /// Saves a contract, raising its version (for optimistic checks).
-    public func touch(_ contract: ContractModel) async throws {
-        contract.version += 1
+    /// Saves the fields of a contract that changed (its version is raised by `claimContractVersion`).
+    public func save(_ contract: ContractModel) async throws {
         try await contract.update(on: database)
     }
 
-    /// Records a branch request with its first history step.
-    public func insertBranchRequest(contract: ContractModel, kind: String, lostCard: Bool, staffID: String, at time: Date) async throws -> BranchRequestModel {
+    /// What a new branch request holds besides its kind: for a staff request the staff ID it
+    /// concerns and the change as JSON, a keyed hash of the recorder's code half, and for an
+    /// onboarding the hashes of the provisional PINs.
+    public struct RequestFields: Sendable {
+        public var subject: String?
+        public var details: String?
+        public var codeHalfHash: String?
+        public var pinHash: String?
+        public var confirmationPINHash: String?
+        public var lostCard = false
+        public init(subject: String? = nil, details: String? = nil, codeHalfHash: String? = nil, pinHash: String? = nil,
+                    confirmationPINHash: String? = nil, lostCard: Bool = false) {
+            self.subject = subject
+            self.details = details
+            self.codeHalfHash = codeHalfHash
+            self.pinHash = pinHash
+            self.confirmationPINHash = confirmationPINHash
+            self.lostCard = lostCard
+        }
+    }
+
+    /// Records a branch request with its first history step. `contract` is nil for a staff request.
+    public func insertBranchRequest(contract: ContractModel?, kind: String, fields: RequestFields, staffID: String,
+                                    at time: Date) async throws -> BranchRequestModel {
         let row = BranchRequestModel()
-        row.contractID = contract.contractID
+        row.contractID = contract?.contractID ?? ""
         row.kind = kind
         row.status = "recorded"
         row.recordedBy = staffID
-        row.contractVersion = contract.version
-        row.lostCard = lostCard
+        row.contractVersion = contract?.version ?? 0
+        row.lostCard = fields.lostCard
+        row.subject = fields.subject
+        row.details = fields.details
+        row.codeHalfHash = fields.codeHalfHash
+        row.pinHash = fields.pinHash
+        row.confirmationPINHash = fields.confirmationPINHash
         row.createdAt = time
         try await row.create(on: database)
         try await addRequestEvent(requestID: try row.requireID(), staffID: staffID, action: "recorded", at: time)
         return row
+    }
+
+    /// Decides a request if it is still recorded, in one conditional update: of two concurrent
+    /// decisions exactly one changes the row. False when it was decided meanwhile.
+    public func claimDecision(requestID: UUID, status: String, decidedBy: String, reason: String?, at time: Date) async throws -> Bool {
+        struct Row: Decodable { let id: UUID }
+        let rows = try await sql.update(BranchRequestModel.schema)
+            .set(SQLIdentifier("status"), to: SQLBind(status))
+            .set(SQLIdentifier("decided_by"), to: SQLBind(decidedBy))
+            .set(SQLIdentifier("decided_at"), to: SQLBind(time))
+            .set(SQLIdentifier("refusal_reason"), to: SQLBind(reason))
+            // The provisional PIN hashes have served once the request is decided.
+            .set(SQLIdentifier("pin_hash"), to: SQLLiteral.null)
+            .set(SQLIdentifier("confirmation_pin_hash"), to: SQLLiteral.null)
+            .where(SQLIdentifier("id"), .equal, SQLBind(requestID))
+            .where(SQLIdentifier("status"), .equal, SQLBind("recorded"))
+            .returning(SQLIdentifier("id"))
+            .all(decoding: Row.self)
+        return !rows.isEmpty
+    }
+
+    /// Raises a contract's version if it is still `expected`, in one conditional update that
+    /// also holds the row's lock to the end of the transaction (PostgreSQL; SQLite has one writer).
+    /// False when the contract changed since: two approvals recorded at one version cannot both apply.
+    public func claimContractVersion(_ contractID: String, expected: Int) async throws -> Bool {
+        struct Row: Decodable { let version: Int }
+        let rows = try await sql.update(ContractModel.schema)
+            .set(SQLIdentifier("version"), to: SQLRaw("version + 1"))
+            .where(SQLIdentifier("contract_id"), .equal, SQLBind(contractID))
+            .where(SQLIdentifier("version"), .equal, SQLBind(expected))
+            .returning(SQLIdentifier("version"))
+            .all(decoding: Row.self)
+        return !rows.isEmpty
+    }
+
+    /// Takes the contract row's lock for the rest of the transaction (a write that changes
+    /// nothing), so that a count made after it (users, cards) cannot be overtaken by another
+    /// transaction's insert. Returns false when there is no such contract.
+    public func lockContract(_ contractID: String) async throws -> Bool {
+        struct Row: Decodable { let version: Int }
+        let rows = try await sql.update(ContractModel.schema)
+            .set(SQLIdentifier("version"), to: SQLIdentifier("version"))
+            .where(SQLIdentifier("contract_id"), .equal, SQLBind(contractID))
+            .returning(SQLIdentifier("version"))
+            .all(decoding: Row.self)
+        return !rows.isEmpty
+    }
+
+    /// The next value of a named counter (1 for a new one), in one statement: concurrent callers
+    /// always get different numbers.
+    public func nextCounter(_ name: String) async throws -> Int {
+        struct Row: Decodable { let value: Int }
+        let rows = try await sql.raw("""
+            INSERT INTO counters (name, value) VALUES (\(bind: name), 1)
+            ON CONFLICT (name) DO UPDATE SET value = counters.value + 1
+            RETURNING value
+            """).all(decoding: Row.self)
+        guard let value = rows.first?.value else { throw BizDirectError.internal("storage.counter", "The counter \(name) did not answer.") }
+        return value
     }
 
     /// Appends a step to a request's history.

@@ -110,8 +110,8 @@ extension Store {
     public func revokeActiveCertificates(holderID: UUID, reason: Int, at time: Date) async throws -> [String] {
         var serials: [String] = []
         for certificate in try await certificates(holderID: holderID) where certificate.status == "active" {
-            _ = try await revokeCertificate(serial: certificate.serial, reason: reason, at: time)
-            serials.append(certificate.serial)
+            // Only the revocations this call made: one made concurrently keeps its own time and reason.
+            if try await revokeCertificate(serial: certificate.serial, reason: reason, at: time) { serials.append(certificate.serial) }
         }
         return serials
     }

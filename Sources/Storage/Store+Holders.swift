@@ -67,9 +67,17 @@ extension Store {
         return !rows.isEmpty
     }
 
-    /// Number of staff members, to allocate the next staff ID.
-    public func staffCount() async throws -> Int {
-        try await HolderModel.query(on: database).filter(\.$scope == "bank").count()
+    /// Number of active (not deactivated) supervisors.
+    public func activeSupervisorCount() async throws -> Int {
+        try await HolderModel.query(on: database).filter(\.$scope == "bank").filter(\.$role == Role.supervisor.rawValue)
+            .filter(\.$deletedAt == nil).count()
+    }
+
+    /// Stores the PIN a holder chose while acquiring a certificate: nobody else ever knew it, so
+    /// it need not be changed at the next logon, and no earlier wrong guess counts against it.
+    public func setChosenPIN(holderID: UUID, pinHash: String) async throws {
+        try await HolderModel.query(on: database).filter(\.$id == holderID)
+            .set(\.$pinHash, to: pinHash).set(\.$mustChangePIN, to: false).set(\.$failureCount, to: 0).update()
     }
 
     /// Saves changes to a holder.

@@ -31,7 +31,16 @@ struct BranchController {
         let query = request.uri.queryParameters["q"].map(String.init) ?? ""
         var values = base(user)
         values["query"] = query
-        values["pending"] = labelled(try await ra.branch.pendingRequests(), context.language)
+        let table = Strings.table(context.language)
+        values["pending"] = try await ra.branch.pendingRequests().map { request -> [String: Any] in
+            var entry: [String: Any] = labelled([request.values], context.language)[0]
+            entry["staffRequest"] = request.values["contractID"]?.isEmpty ?? true
+            entry["changes"] = request.changes.map { change in
+                ["field": table["change.field.\(change.field)"] ?? change.field,
+                 "from": Self.value(change.from, table), "to": Self.value(change.to, table)]
+            }
+            return entry
+        }
         if !query.isEmpty {
             do {
                 values["results"] = labelled(try await ra.branch.search(query), context.language)
@@ -52,15 +61,17 @@ struct BranchController {
     /// Records a new contract and its onboarding request.
     func createContract(_ request: Request, context: BizDirectRequestContext) async throws -> Response {
         let (user, fields) = try await gate.completeForm(request, context: context)
+        // The provisional PINs the customer wrote on the paper application: typed once, never shown again.
         let form = RecordOnboardingRequest(companyName: fields["company"] ?? "", branch: fields["branch"] ?? "",
-                                           administratorName: fields["administrator"] ?? "")
+                                           administratorName: fields["administrator"] ?? "", contractPIN: PIN(fields["contractPIN"] ?? ""),
+                                           confirmationPIN: PIN(fields["confirmationPIN"] ?? ""))
         do {
             let made = try await ra.branch.recordOnboarding(form, by: try await gate.staffActor(user, request, context))
             return Response(status: .seeOther, headers: [.location: "/branch/contracts/\(made.contractID)"])
         } catch let error as BizDirectError where error.kind == .malformed {
             var values = base(user)
             values["error"] = message(error, context.language)
-            values["form"] = fields
+            values["form"] = fields.filter { !$0.key.lowercased().contains("pin") }
             return renderer.page("branch-new-contract", language: context.language, status: .badRequest, values: values)
         }
     }
@@ -102,16 +113,24 @@ struct BranchController {
         return Response(status: .seeOther, headers: [.location: "/branch/contracts/\(contract)"])
     }
 
-    /// Approves or rejects; an approval that makes a card shows it once, to print.
+    /// Approves or refuses, confirmed with the supervisor's PIN. An approval that makes a card
+    /// shows it once, to print; one that adds or re-issues for a staff member shows the
+    /// approver's half of the one-time code once.
     func decide(_ request: Request, context: BizDirectRequestContext) async throws -> Response {
         let (user, fields) = try await gate.completeForm(request, context: context)
         guard let id = UUID(uuidString: try context.parameters.require("request")) else {
             throw BizDirectError.notFound("request.unknown", "This request does not exist.")
         }
-        let approve = fields["decision"] == "approve"
-        let card = try await ra.branch.decide(DecideBranchRequest(requestID: id, approve: approve), by: try await gate.staffActor(user, request, context))
-        guard let card else { return Response(status: .seeOther, headers: [.location: "/branch"]) }
-        return renderer.page("branch-card", language: context.language, values: CardPage.values(card, language: context.language, base: base(user)))
+        let decision = DecideBranchRequest(requestID: id, approve: fields["decision"] == "approve", pin: PIN(fields["pin"] ?? ""),
+                                           reason: fields["reason"] ?? "")
+        switch try await ra.branch.decide(decision, by: try await gate.staffActor(user, request, context)) {
+        case .done:
+            return Response(status: .seeOther, headers: [.location: "/branch"])
+        case .card(let card):
+            return renderer.page("branch-card", language: context.language, values: CardPage.values(card, language: context.language, base: base(user)))
+        case .codeHalf(let staffID, let half):
+            return codeHalfPage(user, context, staffID: staffID, half: half, which: "branch.codeHalfApprover")
+        }
     }
 
     func newStaff(_ request: Request, context: BizDirectRequestContext) async throws -> Response {
@@ -120,17 +139,14 @@ struct BranchController {
         return renderer.page("branch-staff-new", language: context.language, values: base(user))
     }
 
+    /// Records a request to add a staff member; the recorder is shown their half of the code once.
     func createStaff(_ request: Request, context: BizDirectRequestContext) async throws -> Response {
         let (user, fields) = try await gate.completeForm(request, context: context)
         let role = Role(rawValue: fields["role"] ?? "") ?? .clerk
         do {
-            let member = try await ra.staff.addStaff(name: fields["name"] ?? "", role: role, pin: PIN(fields["pin"] ?? ""),
-                                                     by: try await gate.staffActor(user, request, context))
-            var values = base(user)
-            values["heading"] = Strings.table(context.language)["branch.staffAdded"] ?? ""
-            values["newStaffID"] = member.staffID
-            values["code"] = member.acquisitionCode
-            return renderer.page("branch-staff-added", language: context.language, values: values)
+            let recorded = try await ra.branch.recordStaffRequest(.add(name: fields["name"] ?? "", role: role),
+                                                                  by: try await gate.staffActor(user, request, context))
+            return codeHalfPage(user, context, staffID: nil, half: recorded.codeHalf ?? "", which: "branch.codeHalfRecorder")
         } catch let error as BizDirectError where error.kind == .malformed {
             var values = base(user)
             values["error"] = message(error, context.language)
@@ -138,36 +154,52 @@ struct BranchController {
         }
     }
 
-    /// The staff list; supervisors also see unlock and re-issue for the others.
+    /// The staff list; supervisors also see the requests they may record for the others.
     func staffList(_ request: Request, context: BizDirectRequestContext) async throws -> Response {
         let user = try await gate.complete(request, context: context)
         let actor = try await gate.staffActor(user, request, context)
         let table = Strings.table(context.language)
         var values = base(user)
         values["members"] = try await ra.staff.members().map { line -> [String: Any] in
-            ["staffID": line.loginID, "name": line.name, "role": table["role.\(line.role.rawValue)"] ?? line.role.rawValue,
-             "status": line.status, "statusName": table["user.status.\(line.status)"] ?? line.status, "serial": line.serial ?? "",
-             "expiry": line.notAfter.map { PageRenderer.format($0, language: context.language) } ?? "",
-             "manage": actor.role == .supervisor && line.loginID != actor.staffID, "locked": line.status == "locked"]
+            let active = line.status != "deactivated"
+            let otherRole: Role = line.role == .supervisor ? .clerk : .supervisor
+            return ["staffID": line.loginID, "name": line.name, "role": table["role.\(line.role.rawValue)"] ?? line.role.rawValue,
+                    "status": line.status, "statusName": table["user.status.\(line.status)"] ?? line.status, "serial": line.serial ?? "",
+                    "expiry": line.notAfter.map { PageRenderer.format($0, language: context.language) } ?? "",
+                    "manage": actor.role == .supervisor && line.loginID != actor.staffID && active, "locked": line.status == "locked",
+                    "otherRole": otherRole.rawValue, "otherRoleName": table["role.\(otherRole.rawValue)"] ?? otherRole.rawValue]
         }
         return renderer.page("branch-staff", language: context.language, values: values)
     }
 
-    /// A supervisor unlocks another staff member, or re-issues their certificate (new one-time code, shown once).
+    /// A supervisor records a request for another staff member (unlock, re-issue, role change,
+    /// deactivation); a second supervisor approves it. A re-issue shows the recorder's half of the code once.
     func changeStaff(_ request: Request, context: BizDirectRequestContext) async throws -> Response {
         let (user, fields) = try await gate.completeForm(request, context: context)
         let staffID = context.parameters.get("staff") ?? ""
-        guard let change = StaffChange(rawValue: fields["action"] ?? "") else {
-            throw BizDirectError.malformed("staff.action", "Choose unlock or re-issue.")
+        guard let kind = BranchRequestKind(rawValue: fields["action"] ?? ""), BranchRequestKind.staffChanges.contains(kind) else {
+            throw BizDirectError.malformed("staff.action", "Choose a request type.")
         }
-        let code = try await ra.staff.change(staffID: staffID, change, by: try await gate.staffActor(user, request, context),
-                                             certificates: ra.certificates)
-        guard let code else { return Response(status: .seeOther, headers: [.location: "/branch/staff"]) }
+        let recorded = try await ra.branch.recordStaffRequest(.change(kind, staffID: staffID, role: fields["role"].flatMap(Role.init(rawValue:))),
+                                                              by: try await gate.staffActor(user, request, context))
+        guard let half = recorded.codeHalf else { return Response(status: .seeOther, headers: [.location: "/branch"]) }
+        return codeHalfPage(user, context, staffID: StaffService.staffID(staffID), half: half, which: "branch.codeHalfRecorder")
+    }
+
+    /// One half of a staff member's one-time code, shown once to the supervisor it belongs to.
+    private func codeHalfPage(_ user: Authenticated, _ context: BizDirectRequestContext, staffID: String?, half: String, which: String) -> Response {
+        let table = Strings.table(context.language)
         var values = base(user)
-        values["heading"] = Strings.table(context.language)["branch.staffReissued"] ?? ""
-        values["newStaffID"] = StaffService.staffID(staffID)
-        values["code"] = code
+        values["heading"] = table["branch.codeHalfTitle"] ?? ""
+        values["explanation"] = table[which] ?? ""
+        values["newStaffID"] = staffID ?? (table["branch.staffIDAtApproval"] ?? "")
+        values["code"] = half
         return renderer.page("branch-staff-added", language: context.language, values: values)
+    }
+
+    /// A value of the approval queue's diff, localised when it is a code (a role or a status).
+    private static func value(_ code: String, _ table: [String: String]) -> String {
+        table["role.\(code)"] ?? table["change.value.\(code)"] ?? code
     }
 
     /// Adds localised names for the `kind` and `status` codes of each line.
@@ -203,9 +235,10 @@ enum CardPage {
         values["rows"] = zip(CardGrid.rowLabels, card.grid.cells).map { label, cells in
             ["label": label, "cells": cells.map { ["v": $0] }] as [String: Any]
         }
-        if let pin = card.initialContractPIN, let confirmation = card.initialConfirmationPIN {
-            values["letter"] = ["pin": pin, "confirmation": confirmation,
-                                "deadline": card.acquisitionDeadline.map { PageRenderer.format($0, language: language) } ?? ""]
+        // A new contract's covering letter: the deadline, and no PIN (the customer chose the
+        // provisional PINs on the application; the clerk who typed them never sees this page).
+        if let deadline = card.acquisitionDeadline {
+            values["letter"] = ["deadline": PageRenderer.format(deadline, language: language)]
         }
         return values
     }

@@ -132,21 +132,28 @@ struct Staff: AsyncParsableCommand {
 
         func run() async throws {
             let unlocked = try await CompositionRoot.withRA(settings) { ra in
-                try await ra.staff.unlockFromCommandLine(staffID: staffID, actor: "cli:\(NSUserName())", certificates: ra.certificates)
+                try await ra.staff.unlockFromCommandLine(staffID: staffID, actor: "cli:\(NSUserName())")
             }
             print("\(unlocked) is unlocked; the audit chain records it.")
         }
     }
 
-    /// Bootstraps a staff member and prints their one-time acquisition code.
+    /// Bootstraps the first two supervisors (after that, staff are added by request and approval).
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Add a bank staff member and print their one-time certificate acquisition code.",
-            discussion: "The staff PIN is read from BIZDIRECT_STAFF_PIN, or from standard input, so that it never appears in the process list or shell history.")
+            abstract: "Bootstrap a bank staff member: the first two supervisors, before dual control can work.",
+            discussion: """
+                Without --csr, prints the staff ID and a one-time acquisition code; the staff member acquires their \
+                certificate in the browser and chooses their own PIN there. With --csr, issues the certificate at once, \
+                in the same transaction (a refused request leaves nothing behind); the PIN is then read from \
+                BIZDIRECT_STAFF_PIN or standard input and must be changed at the first logon. Once two active \
+                supervisors exist this command refuses: add staff in the branch console (Staff), by a request that \
+                another supervisor approves.
+                """)
         @OptionGroup var settings: Settings
         @Option(help: "clerk (records requests) or supervisor (approves them).") var role: String = "supervisor"
         @Argument(help: "The staff member's name.") var name: String
-        @Option(help: "A PKCS#10 request (PEM or DER) for the first staff certificate, made with the staff member's own key (e.g. openssl req -new). Until browser acquisition is used, this bootstraps the first supervisor.")
+        @Option(help: "A PKCS#10 request (PEM or DER) made with the staff member's own key (e.g. openssl req -new): issue the certificate now.")
         var csr: String?
         @Option(help: "Where to write the issued certificate (PEM) when --csr is given.") var certificateOut: String?
 
@@ -154,18 +161,24 @@ struct Staff: AsyncParsableCommand {
             guard let role = Role(rawValue: role), role.isStaff else {
                 throw ValidationError("--role must be clerk or supervisor.")
             }
-            let pin = ProcessInfo.processInfo.environment["BIZDIRECT_STAFF_PIN"] ?? readLine(strippingNewline: true) ?? ""
+            var request: [UInt8]?
+            var pin: PIN?
+            if let csr {
+                guard let bytes = FileManager.default.contents(atPath: csr) else { throw ValidationError("Cannot read \(csr).") }
+                request = Array(bytes)
+                pin = PIN(ProcessInfo.processInfo.environment["BIZDIRECT_STAFF_PIN"] ?? readLine(strippingNewline: true) ?? "")
+            }
             try await CompositionRoot.withRA(settings) { ra in
-                let member = try await ra.staff.addStaff(name: name, role: role, pin: PIN(pin), actor: "cli:\(NSUserName())")
+                let member = try await ra.staff.bootstrap(name: name, role: role, pin: pin, csr: request, actor: "cli:\(NSUserName())")
                 print("Staff ID: \(member.staffID) (\(role.rawValue))")
-                print("One-time acquisition code: \(member.acquisitionCode)")
-                print("Give the code to \(name) in person; it is shown only once.")
-                if let csr {
-                    guard let bytes = FileManager.default.contents(atPath: csr) else { throw ValidationError("Cannot read \(csr).") }
-                    let issued = try await ra.certificates.issue(IssueCertificateRequest(holderID: member.holderID, csr: Array(bytes), actor: "cli:\(NSUserName())"))
+                if let code = member.acquisitionCode {
+                    print("One-time acquisition code: \(code)")
+                    print("Give the code to \(name) in person; it is shown only once. They choose their PIN when they acquire.")
+                }
+                if let issued = member.certificate {
                     let out = certificateOut ?? "\(member.staffID).cert.pem"
                     try Data(issued.pem.utf8).write(to: URL(fileURLWithPath: out))
-                    print("Certificate \(issued.serialHex) written to \(out)")
+                    print("Certificate \(issued.serialHex) written to \(out). The PIN must be changed at the first logon.")
                 }
             }
         }

@@ -16,6 +16,7 @@ struct Settings: ParsableArguments {
     @Option(help: "Bank name in certificates (env BIZDIRECT_BANK_NAME).") var bankName: String?
     @Option(help: "Four-digit bank code (env BIZDIRECT_BANK_CODE; default 1635).") var bankCode: String?
     @Option(help: "Client certificate lifetime in seconds (env BIZDIRECT_CERTIFICATE_LIFETIME; default one year).") var certificateLifetime: Double?
+    @Option(help: "Staff certificate lifetime in seconds (env BIZDIRECT_STAFF_CERTIFICATE_LIFETIME; default 90 days).") var staffCertificateLifetime: Double?
     @Option(help: "CRL lifetime in seconds, at most 86400 (env BIZDIRECT_CRL_LIFETIME).") var crlLifetime: Double?
     @Option(help: "Wrong PINs before a lock, 3–10 (env BIZDIRECT_LOCKOUT_LIMIT; default 6).") var lockoutLimit: Int?
     @Option(help: "Idle timeout in seconds for administrators and staff (env BIZDIRECT_STAFF_IDLE_TIMEOUT; default 900).") var staffIdleTimeout: Double?
@@ -52,6 +53,8 @@ struct Settings: ParsableArguments {
         c.bankName = try pick(bankName, "BIZDIRECT_BANK_NAME", { $0 }) ?? c.bankName
         c.bankCode = try pick(bankCode, "BIZDIRECT_BANK_CODE", { $0 }) ?? c.bankCode
         c.certificateLifetime = try pick(certificateLifetime, "BIZDIRECT_CERTIFICATE_LIFETIME", { Double($0) }) ?? c.certificateLifetime
+        c.staffCertificateLifetime = try pick(staffCertificateLifetime, "BIZDIRECT_STAFF_CERTIFICATE_LIFETIME", { Double($0) })
+            ?? min(c.staffCertificateLifetime, c.certificateLifetime)
         c.crlLifetime = try pick(crlLifetime, "BIZDIRECT_CRL_LIFETIME", { Double($0) }) ?? c.crlLifetime
         c.lockoutLimit = try pick(lockoutLimit, "BIZDIRECT_LOCKOUT_LIMIT", { Int($0) }) ?? c.lockoutLimit
         c.staffIdleTimeout = try pick(staffIdleTimeout, "BIZDIRECT_STAFF_IDLE_TIMEOUT", { Double($0) }) ?? c.staffIdleTimeout

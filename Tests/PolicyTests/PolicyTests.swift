@@ -51,13 +51,34 @@ struct CertificateCheckTests {
 
 @Suite("BranchPolicy")
 struct BranchPolicyTests {
-    @Test("staff are managed by a supervisor, and never by themselves", arguments: [
+    @Test("staff requests are recorded by a supervisor, and never about themselves", arguments: [
         (Role.supervisor, "S0001", "S0002", Decision.allow),
+        (Role.supervisor, "S0001", nil, Decision.allow),
         (Role.supervisor, "S0001", "S0001", Decision.deny("staff.self")),
         (Role.clerk, "S0003", "S0002", Decision.deny("request.supervisorOnly")),
-        (Role.clerk, "S0003", "S0003", Decision.deny("request.supervisorOnly")),
+        (Role.clerk, "S0003", nil, Decision.deny("request.supervisorOnly")),
+    ] as [(Role, String, String?, Decision)])
+    func recordStaffRequest(role: Role, actor: String, subject: String?, expected: Decision) {
+        #expect(BranchPolicy.mayRecordStaffRequest(role: role, actorID: actor, subject: subject) == expected)
+    }
+
+    @Test("a request is decided by another supervisor than its recorder, never by the staff member it concerns", arguments: [
+        ("recorded", "S0001", "S0002", Role.supervisor, nil, Decision.allow),
+        ("recorded", "S0001", "S0001", Role.supervisor, nil, Decision.deny("request.ownRequest")),
+        ("recorded", "S0001", "S0002", Role.clerk, nil, Decision.deny("request.supervisorOnly")),
+        ("recorded", "S0001", "S0002", Role.supervisor, "S0002", Decision.deny("staff.self")),
+        ("recorded", "S0001", "S0002", Role.supervisor, "S0003", Decision.allow),
+        ("approved", "S0001", "S0002", Role.supervisor, nil, Decision.deny("request.alreadyDecided")),
+    ] as [(String, String, String, Role, String?, Decision)])
+    func decide(status: String, recorder: String, decider: String, role: Role, subject: String?, expected: Decision) {
+        #expect(BranchPolicy.mayDecide(status: status, recordedBy: recorder, decider: decider, deciderRole: role,
+                                       recordedVersion: 1, currentVersion: 1, subject: subject) == expected)
+    }
+
+    @Test("the command line bootstraps staff only while fewer than two active supervisors exist", arguments: [
+        (0, Decision.allow), (1, Decision.allow), (2, Decision.deny("staff.bootstrapOver")), (5, Decision.deny("staff.bootstrapOver")),
     ])
-    func manageStaff(role: Role, actor: String, target: String, expected: Decision) {
-        #expect(BranchPolicy.mayManageStaff(role: role, actorID: actor, targetID: target) == expected)
+    func bootstrap(supervisors: Int, expected: Decision) {
+        #expect(BranchPolicy.mayBootstrapStaff(activeSupervisors: supervisors) == expected)
     }
 }

@@ -13,7 +13,7 @@ struct CertificateServiceTests {
     func badRequestsStoreNothing() async throws {
         let server = try await LiveServer.start()
         defer { Task { await server.stop() } }
-        let staff = try await server.ra.staff.addStaff(name: "Taro", role: .clerk, pin: PIN("abc123"), actor: "test")
+        let staff = try await server.ra.staff.bootstrap(name: "Taro", role: .clerk, pin: nil, csr: nil, actor: "test")
         let key = CertificateFixtures.p256().1
         let firstCSR = try CertificateFixtures.csr(key: key)
         _ = try await server.ra.certificates.issue(IssueCertificateRequest(holderID: staff.holderID, csr: firstCSR, actor: "test"))
@@ -53,14 +53,14 @@ struct CertificateServiceTests {
         defer { Task { await server.stop() } }
         let renewing = try await server.ra.enrolStaff(name: "Renews")
         let lapsing = try await server.ra.enrolStaff(name: "Lapses")
-        server.clock.advance(by: 330 * 86_400)
+        server.clock.advance(by: 60 * 86_400)   // staff certificates last 90 days: 30 days before expiry
         let renewed = try await server.ra.logon.renew(holderID: renewing.holderID, presentedSerial: renewing.serial, pin: PIN("abc123"),
                                                       csr: try CertificateFixtures.csr(key: CertificateFixtures.p256().1),
                                                       certificates: server.ra.certificates, clientAddress: "-")
         _ = try await server.ra.certificates.publishCRL()
         #expect(try await server.ra.store.certificate(serial: renewing.serial)?.status == "active", "still valid, successor not used yet")
 
-        server.clock.advance(by: 40 * 86_400)   // past the first certificate's one year
+        server.clock.advance(by: 40 * 86_400)   // past the first certificate's 90 days
         let crl = try await server.ra.certificates.currentCRL()
         let old = try #require(try await server.ra.store.certificate(serial: renewing.serial))
         #expect(old.status == "revoked" && old.revocationReason == RevocationReason.superseded.rawValue && old.revokedAt == old.notAfter)

@@ -18,6 +18,11 @@ public enum CertificateFixtures {
     }
 
     /// A new P-256 key.
+    /// A PKCS#10 request (DER) from a fresh P-256 key.
+    public static func freshCSR() throws -> [UInt8] {
+        try csr(key: Certificate.PrivateKey(P256.Signing.PrivateKey()))
+    }
+
     public static func p256() -> (P256.Signing.PrivateKey, Certificate.PrivateKey) {
         let key = P256.Signing.PrivateKey()
         return (key, Certificate.PrivateKey(key))

@@ -8,12 +8,14 @@ import X509
 public struct OnboardedContract: Sendable {
     /// The contract ID.
     public let contractID: String
-    /// The printed card and initial PINs.
+    /// The printed card.
     public let card: PrintableCard
-    /// The initial contract PIN.
-    public var pin: String { card.initialContractPIN ?? "" }
-    /// The initial contract confirmation PIN.
-    public var confirmationPIN: String { card.initialConfirmationPIN ?? "" }
+    /// The provisional contract PIN the customer wrote on the application.
+    public var pin: String { OnboardedContract.provisionalPIN }
+    /// The provisional contract confirmation PIN the customer wrote on the application.
+    public var confirmationPIN: String { OnboardedContract.provisionalConfirmationPIN }
+    /// What the test customer writes on the application.
+    public static let provisionalPIN = "kari1pin", provisionalConfirmationPIN = "kari2pin"
     /// A clerk and a supervisor of the branch.
     public let clerk: StaffActor, supervisor: StaffActor
 
@@ -41,12 +43,15 @@ extension RegistrationAuthority {
     /// Onboards a contract: a clerk records it, a supervisor approves it.
     public func onboardContract(company: String = "山田商事株式会社") async throws -> OnboardedContract {
         func actor(_ name: String, _ role: Role) async throws -> StaffActor {
-            let member = try await staff.addStaff(name: name, role: role, pin: PIN("abc123"), actor: "test")
-            return StaffActor(holderID: member.holderID, staffID: member.staffID, role: role, clientAddress: "127.0.0.1", certificateSerial: "-")
+            try await staffActor(try await staffID(of: try await enrolStaff(name: name, role: role, pin: "abc123")))
         }
         let clerk = try await actor("Clerk", .clerk), supervisor = try await actor("Boss", .supervisor)
-        let made = try await branch.recordOnboarding(RecordOnboardingRequest(companyName: company, branch: "本店", administratorName: "山田太郎"), by: clerk)
-        let card = try await branch.decide(DecideBranchRequest(requestID: made.requestID, approve: true), by: supervisor)!
+        let made = try await branch.recordOnboarding(RecordOnboardingRequest(companyName: company, branch: "本店", administratorName: "山田太郎",
+                                                                             contractPIN: PIN(OnboardedContract.provisionalPIN),
+                                                                             confirmationPIN: PIN(OnboardedContract.provisionalConfirmationPIN)), by: clerk)
+        guard case .card(let card) = try await branch.decide(DecideBranchRequest(requestID: made.requestID, approve: true, pin: PIN("abc123")), by: supervisor) else {
+            throw BizDirectError.internal("test.noCard", "An onboarding approval printed no card.")
+        }
         return OnboardedContract(contractID: made.contractID, card: card, clerk: clerk, supervisor: supervisor)
     }
 

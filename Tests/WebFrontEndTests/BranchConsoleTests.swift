@@ -16,7 +16,8 @@ struct BranchConsoleTests {
 
         let form = try await clerk.get(server.logonURL + "/branch/contracts/new", headers: english)
         let created = try await clerk.post(server.logonURL + "/branch/contracts",
-                                           form: ["csrf": form.field("csrf") ?? "", "company": "山田商事", "branch": "本店", "administrator": "山田太郎"])
+                                           form: ["csrf": form.field("csrf") ?? "", "company": "山田商事", "branch": "本店", "administrator": "山田太郎",
+                                                  "contractPIN": "kari1pin", "confirmationPIN": "kari2pin"])
         #expect(created.status == 303)
         let location = try #require(created.headers["Location"].first)
         let contractID = String(location.split(separator: "/").last!)
@@ -28,12 +29,20 @@ struct BranchConsoleTests {
                                            form: ["csrf": home.field("csrf") ?? "", "decision": "approve"])
         #expect(refused.status == 403)
 
-        let supervisorHome = try await supervisor.get(server.logonURL + "/branch")
+        let supervisorHome = try await supervisor.get(server.logonURL + "/branch", headers: english)
+        let clerkID = try await server.ra.store.holders(scope: "bank").first { $0.name == "Clerk Kato" }?.loginID ?? "?"
+        #expect(supervisorHome.body.contains("<td class=\"recorded-by\">\(clerkID) "), "the queue shows who recorded the request")
+        #expect(supervisorHome.body.contains("class=\"diff\"") && supervisorHome.body.contains("Status"), "and what approval changes")
+        let wrongPIN = try await supervisor.post(server.logonURL + "/branch/requests/\(requestID)/decision",
+                                                 form: ["csrf": supervisorHome.field("csrf") ?? "", "decision": "approve", "pin": "wrong123"])
+        #expect(wrongPIN.status == 401, "the approver confirms with their own PIN")
         let card = try await supervisor.post(server.logonURL + "/branch/requests/\(requestID)/decision",
-                                             form: ["csrf": supervisorHome.field("csrf") ?? "", "decision": "approve"])
-        #expect(card.status == 200 && card.body.contains("id=\"card-grid\"") && card.body.contains("id=\"initial-pin\""))
+                                             form: ["csrf": supervisorHome.field("csrf") ?? "", "decision": "approve", "pin": "abc123"])
+        #expect(card.status == 200 && card.body.contains("id=\"card-grid\""))
+        #expect(!card.body.contains("kari1pin") && !card.body.contains("kari2pin") && !card.body.contains("initial-pin"),
+                "the approver sees the card, never the PINs")
         #expect(card.headers["Cache-Control"].first == "no-store")
-        let pin = try #require(card.body.range(of: "id=\"initial-pin\">").map { String(card.body[$0.upperBound...].prefix { $0 != "<" }) })
+        let pin = "kari1pin"
 
         let view = try await supervisor.get(server.logonURL + "/branch/contracts/\(contractID)")
         #expect(view.body.contains("data-status=\"active\""))
@@ -71,37 +80,59 @@ struct BranchConsoleTests {
         await administrator.close()
     }
 
-    @Test("the staff list: a supervisor unlocks a locked clerk and re-issues their certificate; the clerk sees no actions")
+    @Test("the staff list: one supervisor records an unlock and a re-issue, another approves each with their PIN; the clerk sees no actions")
     func staffList() async throws {
         let server = try await LiveServer.start(); defer { Task { await server.stop() } }
         let supervisor = try await server.ra.enrolStaff(name: "Boss", role: .supervisor)
+        let deputy = try await server.ra.enrolStaff(name: "Deputy", role: .supervisor)
         let clerk = try await server.ra.enrolStaff(name: "Clerk", role: .clerk)
         let clerkID = try #require(try await server.ra.store.holder(id: clerk.holderID)).loginID
         for _ in 0..<6 {
             _ = try? await server.ra.logon.verifyPIN(holderID: clerk.holderID, pin: PIN("wrong999"), clientAddress: "-", certificateSerial: clerk.serial)
         }
         let browser = try await LogonSiteTests.logOn(server, supervisor)
+        let approver = try await LogonSiteTests.logOn(server, deputy)
         let en = [("Accept-Language", "en")]
         var list = try await browser.get(server.logonURL + "/branch/staff", headers: en)
         #expect(list.status == 200 && list.body.contains("data-staff=\"\(clerkID)\"") && list.body.contains("data-status=\"locked\""))
-        #expect(list.body.contains("data-action=\"unlock\""))
+        #expect(list.body.contains("data-action=\"unlock\"") && list.body.contains("data-action=\"deactivate\""))
         let csrf = try #require(list.field("csrf"))
-        let unlocked = try await browser.post(server.logonURL + "/branch/staff/\(clerkID)", form: ["csrf": csrf, "action": "unlock"])
-        #expect(unlocked.status == 303)
+        let recorded = try await browser.post(server.logonURL + "/branch/staff/\(clerkID)", form: ["csrf": csrf, "action": "staffUnlock"])
+        #expect(recorded.status == 303)
+        list = try await browser.get(server.logonURL + "/branch/staff", headers: en)
+        #expect(list.body.contains("data-status=\"locked\""), "recording alone unlocks nothing")
+        func decideFirst(_ pin: String = "abc123") async throws -> TestBrowser.Page {
+            let home = try await approver.get(server.logonURL + "/branch", headers: en)
+            let requestID = try #require(home.body.range(of: "data-request=\"").map { String(home.body[$0.upperBound...].prefix(36)) })
+            return try await approver.post(server.logonURL + "/branch/requests/\(requestID)/decision",
+                                           form: ["csrf": home.field("csrf") ?? "", "decision": "approve", "pin": pin])
+        }
+        #expect(try await decideFirst().status == 303)
         list = try await browser.get(server.logonURL + "/branch/staff", headers: en)
         #expect(!list.body.contains("data-status=\"locked\""), "the clerk is active again")
-        let reissued = try await browser.post(server.logonURL + "/branch/staff/\(clerkID)", form: ["csrf": csrf, "action": "reissue"])
-        #expect(reissued.status == 200 && reissued.body.contains("id=\"acquisition-code\""))
-        #expect(try await server.ra.store.certificate(serial: clerk.serial)?.status == "revoked")
-        let forged = try await browser.post(server.logonURL + "/branch/staff/\(clerkID)", form: ["csrf": "forged", "action": "unlock"])
-        #expect(forged.status == 403)
-        await browser.close()
 
-        let clerkAgain = try await server.ra.issueCredential(holderID: clerk.holderID)
-        let clerkBrowser = try await LogonSiteTests.logOn(server, clerkAgain)
+        let reissued = try await browser.post(server.logonURL + "/branch/staff/\(clerkID)", form: ["csrf": csrf, "action": "staffReissue"])
+        #expect(reissued.status == 200 && reissued.body.contains("id=\"acquisition-code\""))
+        #expect(try await server.ra.store.certificate(serial: clerk.serial)?.status == "active", "nothing is revoked before approval")
+        let firstHalf = try #require(Self.code(in: reissued.body))
+        let approved = try await decideFirst()
+        let secondHalf = try #require(Self.code(in: approved.body))
+        #expect(approved.status == 200 && firstHalf.count == 9 && secondHalf.count == 9 && firstHalf != secondHalf)
+        #expect(try await server.ra.store.certificate(serial: clerk.serial)?.status == "revoked")
+        let forged = try await browser.post(server.logonURL + "/branch/staff/\(clerkID)", form: ["csrf": "forged", "action": "staffUnlock"])
+        #expect(forged.status == 403)
+        await browser.close(); await approver.close()
+
+        let clerkAgain = try await server.ra.acquireCredential(.staff(code: "\(firstHalf)-\(secondHalf)"), pin: "clerk2pin", confirmationPIN: "clerk2pin")
+        let clerkBrowser = try await LogonSiteTests.logOn(server, clerkAgain, pin: "clerk2pin")
         let clerkView = try await clerkBrowser.get(server.logonURL + "/branch/staff")
         #expect(clerkView.status == 200 && !clerkView.body.contains("data-action="), "clerks see the list without actions")
         await clerkBrowser.close()
+    }
+
+    /// The code half a page shows once (`id="acquisition-code"`).
+    static func code(in body: String) -> String? {
+        body.range(of: "id=\"acquisition-code\">").map { String(body[$0.upperBound...].prefix { $0 != "<" }) }
     }
 
     @Test("bank staff cannot open a customer's administrator console")

@@ -17,7 +17,7 @@ struct CommandLineTests {
         configuration.databaseURL = databaseURL
         configuration.scryptLogN = 10
         var ra = try await RegistrationAuthority.open(configuration: configuration, logger: TestDatabase.logger)
-        let member = try await ra.staff.addStaff(name: "Only Supervisor", role: .supervisor, pin: PIN("abc123"), actor: "test")
+        let member = try await ra.staff.bootstrap(name: "Only Supervisor", role: .supervisor, pin: nil, csr: nil, actor: "test")
         for _ in 0..<6 {
             _ = try? await ra.logon.verifyPIN(holderID: member.holderID, pin: PIN("wrong999"), clientAddress: "-", certificateSerial: "-")
         }
@@ -31,8 +31,9 @@ struct CommandLineTests {
         #expect(!unknown.output.contains("Usage:") && unknown.output.contains("bizdirect: "), "\(unknown.output)")
         let badCSR = directory.url.appendingPathComponent("bad.csr")
         try Data("garbage".utf8).write(to: badCSR)
-        let refusedCSR = try await ExternalTool.run(executable, ["staff", "add", "--csr", badCSR.path, "Someone"] + common)
+        let refusedCSR = try await ServerProcess.command(["staff", "add", "--csr", badCSR.path, "Someone"] + common, environment: ["BIZDIRECT_STAFF_PIN": "boss123"])
         #expect(refusedCSR.status == 1 && !refusedCSR.output.contains("Usage:"), "\(refusedCSR.output)")
+        #expect(try await Self.staffCount(configuration) == 1, "a refused request leaves no staff member behind")
         let result = try await ExternalTool.run(executable, ["staff", "unlock", member.staffID.lowercased()] + common)
         #expect(result.status == 0 && result.output.contains("\(member.staffID) is unlocked"), "\(result.output)")
 
@@ -55,6 +56,13 @@ struct CommandLineTests {
         #expect(refused.status == 1 && refused.output.contains("event \(anchor.seq): does not match its anchor"), "\(refused.output)")
         let malformed = try await ExternalTool.run(executable, ["audit", "verify", "--anchor", "12:nothex"] + common)
         #expect(malformed.status != 0 && malformed.output.contains("expected SEQ:HASH"), "\(malformed.output)")
+    }
+
+    static func staffCount(_ configuration: BizDirectConfiguration) async throws -> Int {
+        let ra = try await RegistrationAuthority.open(configuration: configuration, logger: TestDatabase.logger)
+        let count = try await ra.staff.members().count
+        await ra.shutdown()
+        return count
     }
 
     @Test("a port already in use ends start-up with one line and exit status 1, not a trap",
