@@ -9,14 +9,15 @@ public enum BranchPolicy {
 
     /// A different staff member with the supervisor role decides a request that is still
     /// open, and only while its contract is unchanged since the request was recorded. A request
-    /// about a staff member (its `subject`) is never decided by that staff member.
+    /// about a staff member (its `subject`) is never decided by that staff member. A refusal
+    /// changes nothing, so it may be given even after the contract changed.
     public static func mayDecide(status: String, recordedBy: String, decider: String, deciderRole: Role,
-                                 recordedVersion: Int, currentVersion: Int, subject: String? = nil) -> Decision {
+                                 recordedVersion: Int, currentVersion: Int, subject: String? = nil, approving: Bool = true) -> Decision {
         guard status == "recorded" else { return .deny("request.alreadyDecided") }
         guard deciderRole == .supervisor else { return .deny("request.supervisorOnly") }
         guard recordedBy != decider else { return .deny("request.ownRequest") }
         guard subject != decider else { return .deny("staff.self") }
-        guard recordedVersion == currentVersion else { return .deny("request.contractChanged") }
+        guard !approving || recordedVersion == currentVersion else { return .deny("request.contractChanged") }
         return .allow
     }
 

@@ -97,7 +97,8 @@ public struct BranchService: Sendable {
         let target = "\(kind.rawValue) \(request.subject ?? request.contractID)"
         try await require(BranchPolicy.mayDecide(status: request.status, recordedBy: request.recordedBy, decider: staff.staffID,
                                                  deciderRole: staff.role, recordedVersion: request.contractVersion,
-                                                 currentVersion: contract?.version ?? 0, subject: request.subject),
+                                                 currentVersion: contract?.version ?? 0, subject: request.subject,
+                                                 approving: decision.approve),
                           staff, action: action, target: target)
         let reason = TextNormaliser.normalise(decision.reason)
         guard decision.approve || (!reason.isEmpty && reason.count <= 200) else {
@@ -112,7 +113,7 @@ public struct BranchService: Sendable {
                                              reason: decision.approve ? nil : reason, at: now) else {
                 throw BizDirectError.conflict("request.alreadyDecided", "This request was decided meanwhile.")
             }
-            if let contract {
+            if let contract, decision.approve {
                 guard try await tx.claimContractVersion(contract.contractID, expected: request.contractVersion) else {
                     throw BizDirectError.conflict("request.contractChanged", "This request's contract changed since it was recorded; record it again.")
                 }

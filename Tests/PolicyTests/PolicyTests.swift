@@ -75,6 +75,14 @@ struct BranchPolicyTests {
                                        recordedVersion: 1, currentVersion: 1, subject: subject) == expected)
     }
 
+    @Test("an approval needs the contract unchanged since recording; a refusal, which changes nothing, does not")
+    func staleRequests() {
+        #expect(BranchPolicy.mayDecide(status: "recorded", recordedBy: "S0001", decider: "S0002", deciderRole: .supervisor,
+                                       recordedVersion: 1, currentVersion: 2) == .deny("request.contractChanged"))
+        #expect(BranchPolicy.mayDecide(status: "recorded", recordedBy: "S0001", decider: "S0002", deciderRole: .supervisor,
+                                       recordedVersion: 1, currentVersion: 2, approving: false) == .allow)
+    }
+
     @Test("the command line bootstraps staff only while fewer than two active supervisors exist", arguments: [
         (0, Decision.allow), (1, Decision.allow), (2, Decision.deny("staff.bootstrapOver")), (5, Decision.deny("staff.bootstrapOver")),
     ])
