@@ -167,8 +167,16 @@ def write_policy(logon_url):
     POLICY_FILE.write_text(json.dumps({"AutoSelectCertificateForUrls": [json.dumps(rule)]}))
 
 
-def make_staff_pkcs12(server, workdir, name, pin, role="supervisor"):
-    """Bootstraps a staff member with the CLI from a key made here; returns the PKCS#12 path."""
+# The PIN an operator types for a bootstrapped staff member; it must be changed at the first logon.
+OPERATOR_PIN = "oper8tor"
+
+# The provisional PINs the test customer writes on the paper application.
+PROVISIONAL_PIN, PROVISIONAL_CONFIRMATION = "kari1pin", "kari2pin"
+
+
+def make_staff_pkcs12(server, workdir, name, pin=OPERATOR_PIN, role="supervisor"):
+    """Bootstraps a staff member with the CLI from a key made here (the operator's PIN, to be
+    changed at the first logon); returns the PKCS#12 path."""
     key, csr, cert, p12 = (workdir / f"{name}.{ext}" for ext in ("key", "csr", "crt", "p12"))
     subprocess.run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
                     "-keyout", str(key), "-out", str(csr), "-subj", "/CN=ignored"], check=True, capture_output=True)
@@ -179,13 +187,18 @@ def make_staff_pkcs12(server, workdir, name, pin, role="supervisor"):
     return p12
 
 
-def log_on(identity, playwright, server, pin, locale="ja-JP"):
-    """Relaunches Chromium as `identity` and logs on with its certificate and PIN."""
+def log_on(identity, playwright, server, pin, locale="ja-JP", change_from=None):
+    """Relaunches Chromium as `identity` and logs on with its certificate and PIN. With
+    `change_from`, logs on with that PIN (someone else's choice) and sets `pin` when asked."""
     browser = identity.launch(playwright, locale=locale)
     page = browser.new_page()
     page.goto(server.logon_url + "/logon")
-    page.fill("#pin", pin)
+    page.fill("#pin", change_from or pin)
     page.click("button[type=submit]")
+    if change_from:
+        page.wait_for_url("**/logon/change-pin")
+        page.fill("#pin", pin)
+        page.click("button[type=submit]")
     page.wait_for_url("**/home")
     return browser, page
 
@@ -237,29 +250,44 @@ def acquire_in_browser(identity, playwright, server, workdir, kind, fields, shot
     return p12
 
 
-def staff_identity(server, workdir, name, pin, role):
-    """A staff member bootstrapped with the CLI, their certificate in their own NSS database."""
+def staff_identity(server, workdir, name, pin, role, playwright=None):
+    """A staff member bootstrapped with the CLI, their certificate in their own NSS database.
+    With `playwright`, they log on once and replace the operator's PIN with `pin`."""
     identity = Identity(workdir, role, server)
-    identity.import_pkcs12(make_staff_pkcs12(server, workdir, name, pin, role=role), "e2e-pass")
+    identity.import_pkcs12(make_staff_pkcs12(server, workdir, name, role=role), "e2e-pass")
+    if playwright:
+        browser, _ = log_on(identity, playwright, server, pin, change_from=OPERATOR_PIN)
+        browser.close()
     return identity
+
+
+def approve_first(page, pin):
+    """Approves the oldest pending request on the branch home page, confirming with `pin`."""
+    row = page.locator("#pending tr[data-request-row]").first
+    row.locator("input[name=pin]").fill(pin)
+    row.locator("button[value=approve]").click()
 
 
 def onboard_contract(playwright, server, workdir, shot=None):
     """Clerk records, supervisor approves; returns what the printed card and letter carry."""
-    supervisor = staff_identity(server, workdir, "Ito", "boss123", "supervisor")
-    clerk = staff_identity(server, workdir, "Kato", "clerk123", "clerk")
+    supervisor = staff_identity(server, workdir, "Ito", "boss123", "supervisor", playwright)
+    clerk = staff_identity(server, workdir, "Kato", "clerk123", "clerk", playwright)
     browser, page = log_on(clerk, playwright, server, "clerk123")
     page.goto(server.logon_url + "/branch/contracts/new")
     page.fill("#company", "山田商事株式会社")
     page.fill("#branch", "本店営業部")
     page.fill("#administrator", "山田 太郎")
+    page.fill("#contractPIN", PROVISIONAL_PIN)
+    page.fill("#confirmationPIN", PROVISIONAL_CONFIRMATION)
     page.click("button[type=submit]")
     page.wait_for_selector("#contract-id")
     browser.close()
     browser, page = log_on(supervisor, playwright, server, "boss123")
     page.goto(server.logon_url + "/branch")
-    page.click("#pending button[value=approve]")
+    approve_first(page, "boss123")
     page.wait_for_selector("#card-grid")
+    # The approver prints the card; the PINs are the customer's own, never on this page.
+    assert PROVISIONAL_PIN not in page.content() and page.query_selector("#initial-pin") is None
     if shot:
         screenshot(page, shot)
     columns = [th.inner_text().strip() for th in page.query_selector_all("#card-grid tr:first-child th")][1:]
@@ -268,8 +296,8 @@ def onboard_contract(playwright, server, workdir, shot=None):
         label = row.query_selector("th").inner_text().strip()
         for column, cell in zip(columns, row.query_selector_all("td")):
             grid[f"{label}{column}"] = cell.inner_text().strip()
-    contract = {"contract_id": page.inner_text("#card-contract-id").strip(), "pin": page.inner_text("#initial-pin").strip(),
-                "confirmation": page.inner_text("#initial-confirmation").strip(), "grid": grid}
+    contract = {"contract_id": page.inner_text("#card-contract-id").strip(), "pin": PROVISIONAL_PIN,
+                "confirmation": PROVISIONAL_CONFIRMATION, "grid": grid}
     browser.close()
     return contract
 

@@ -1,5 +1,6 @@
 """certificate-logon: a staff member's certificate (PKCS#12 imported with pk12util) is picked by
-policy, the PIN is entered in full width, the home page shows the certificate; a PC without a
+policy, the PIN (the operator's, so it is replaced at this first logon) is entered in full width,
+the home page shows the certificate; a PC without a
 certificate gets the explanation page instead of a TLS error."""
 from harness import Identity, make_staff_pkcs12, screenshot
 
@@ -13,6 +14,9 @@ def run(playwright, server, workdir):
     page.goto(server.logon_url + "/logon")
     page.fill("#pin", "ａｂｃ１２３")
     screenshot(page, "certificate-logon-pin")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/logon/change-pin")
+    page.fill("#pin", "ｓａｔｏ１ｐｉｎ")
     page.click("button[type=submit]")
     page.wait_for_url("**/home")
     assert page.locator("#serial").inner_text().strip() != ""

@@ -8,7 +8,7 @@ from harness import log_on, screenshot, staff_identity
 
 def run(playwright, server, workdir):
     server.restart(["--certificate-lifetime", str(30 * 86400)])
-    staff = staff_identity(server, workdir, "Ito", "boss123", "supervisor")
+    staff = staff_identity(server, workdir, "Ito", "boss123", "supervisor", playwright)
     browser, page = log_on(staff, playwright, server, "boss123")
     old_serial = page.inner_text("#serial").strip()
     assert page.query_selector("#renewal-notice"), "the renewal notice is shown"
