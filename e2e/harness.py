@@ -253,7 +253,7 @@ def acquire_in_browser(identity, playwright, server, workdir, kind, fields, shot
 def staff_identity(server, workdir, name, pin, role, playwright=None):
     """A staff member bootstrapped with the CLI, their certificate in their own NSS database.
     With `playwright`, they log on once and replace the operator's PIN with `pin`."""
-    identity = Identity(workdir, role, server)
+    identity = Identity(workdir, f"{role}-{name.lower()}", server)
     identity.import_pkcs12(make_staff_pkcs12(server, workdir, name, role=role), "e2e-pass")
     if playwright:
         browser, _ = log_on(identity, playwright, server, pin, change_from=OPERATOR_PIN)
