@@ -4,19 +4,7 @@ import Foundation
 import Policy
 import Storage
 
-/// The hashes of an onboarding's provisional PINs.
-struct RequestPINs: Sendable {
-    let pin: String
-    let confirmation: String
-}
-
 extension BranchService {
-    /// Work done before the deciding transaction because it is random: the approver's half of a
-    /// staff member's one-time code.
-    struct Prepared: Sendable {
-        var codeHalf: String?
-    }
-
     /// What an approval did: what to hand the approver, whether certificates were revoked (the
     /// CRL is then published in the same transaction), and whom it concerned, for the audit event.
     struct Applied: Sendable {
@@ -25,14 +13,11 @@ extension BranchService {
         var subject: String
     }
 
-    func prepare(_ kind: BranchRequestKind) async throws -> Prepared {
-        kind.splitsCode ? Prepared(codeHalf: AcquisitionCode.half(random.bytes(5))) : Prepared()
-    }
-
-    /// The changes of one approved request, inside the approval's transaction.
-    func apply(_ kind: BranchRequestKind, request: BranchRequestModel, prepared: Prepared, by staff: StaffActor,
+    /// The changes of one approved request, inside the approval's transaction. `approverHalf` is
+    /// the approver's half of a staff member's one-time code, for the kinds that split one.
+    func apply(_ kind: BranchRequestKind, request: BranchRequestModel, approverHalf: String?, by staff: StaffActor,
                tx: Store, at now: Date) async throws -> Applied {
-        if kind.isStaffRequest { return try await applyStaff(kind, request: request, prepared: prepared, tx: tx, at: now) }
+        if kind.isStaffRequest { return try await applyStaff(kind, request: request, approverHalf: approverHalf, tx: tx, at: now) }
         guard let contract = try await tx.contract(request.contractID) else {
             throw BizDirectError.notFound("contract.unknown", "No contract has this ID.")
         }

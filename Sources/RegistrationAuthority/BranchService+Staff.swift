@@ -47,22 +47,24 @@ extension BranchService {
     }
 
     /// The changes of an approved staff request, inside the approval's transaction.
-    func applyStaff(_ kind: BranchRequestKind, request: BranchRequestModel, prepared: Prepared, tx: Store, at now: Date) async throws -> Applied {
+    func applyStaff(_ kind: BranchRequestKind, request: BranchRequestModel, approverHalf: String?, tx: Store, at now: Date) async throws -> Applied {
         let details = try request.details.map { try JSONDecoder().decode(StaffRequestDetails.self, from: Data($0.utf8)) } ?? StaffRequestDetails()
-        func codeHash() throws -> String {
-            guard let first = request.codeHalfHash, let second = prepared.codeHalf else {
+        /// The approver's half and the hash of the whole code.
+        func code() throws -> (half: String, hash: String) {
+            guard let first = request.codeHalfHash, let second = approverHalf else {
                 throw BizDirectError.internal("request.noCodeHalf", "The request holds no code half.")
             }
-            return AcquisitionCode.hash(firstHalfHash: first, secondHalf: second, hasher: hasher)
+            return (second, AcquisitionCode.hash(firstHalfHash: first, secondHalf: second, hasher: hasher))
         }
         if kind == .staffAdd {
-            guard let name = details.name, let role = details.role.flatMap(Role.init(rawValue:)), role.isStaff, let half = prepared.codeHalf else {
+            guard let name = details.name, let role = details.role.flatMap(Role.init(rawValue:)), role.isStaff else {
                 throw BizDirectError.internal("request.details", "The request's details could not be read.")
             }
+            let code = try code()
             let staffID = String(format: "S%04d", try await tx.nextCounter("staff"))
-            _ = try await tx.insertHolder(role: role, scope: "bank", loginID: staffID, name: name, pinHash: nil, acquisitionCodeHash: try codeHash(),
+            _ = try await tx.insertHolder(role: role, scope: "bank", loginID: staffID, name: name, pinHash: nil, acquisitionCodeHash: code.hash,
                                           acquisitionOpenUntil: now.addingTimeInterval(AcquisitionPolicy.window), at: now)
-            return Applied(result: .codeHalf(staffID: staffID, half: half), revoked: false, subject: "\(staffID) \(role.rawValue)")
+            return Applied(result: .codeHalf(staffID: staffID, half: code.half), revoked: false, subject: "\(staffID) \(role.rawValue)")
         }
         guard let subject = request.subject, let member = try await tx.holder(scope: "bank", loginID: subject), member.deletedAt == nil else {
             throw BizDirectError.conflict("staff.unknown", "This staff member no longer exists or was deactivated.")
@@ -82,9 +84,10 @@ extension BranchService {
             member.releaseLock()
         case .staffReissue:
             applied.revoked = !(try await tx.revokeActiveCertificates(holderID: memberID, reason: RevocationReason.superseded.rawValue, at: now)).isEmpty
-            member.acquisitionCodeHash = try codeHash()
+            let code = try code()
+            member.acquisitionCodeHash = code.hash
             member.openAcquisitionWindow(until: now.addingTimeInterval(AcquisitionPolicy.window))
-            applied.result = .codeHalf(staffID: subject, half: prepared.codeHalf ?? "")
+            applied.result = .codeHalf(staffID: subject, half: code.half)
         case .staffDeactivate:
             // A leaver: certificates revoked at once, sessions ended, no PIN and no acquisition;
             // the row and its staff ID stay (the audit trail names it, and IDs are never reused).

@@ -30,7 +30,7 @@ public struct BranchService: Sendable {
         if case .deny(let reason) = PINPolicy.checkPair(pin: request.contractPIN, confirmation: request.confirmationPIN) {
             throw BizDirectError.malformed(reason, "A PIN has 6 to 12 letters and digits, with at least one of each; the two PINs must differ.")
         }
-        let pinHashes = RequestPINs(pin: try await hasher.hash(request.contractPIN), confirmation: try await hasher.hash(request.confirmationPIN))
+        let pinHash = try await hasher.hash(request.contractPIN), confirmationHash = try await hasher.hash(request.confirmationPIN)
         let now = clock.now()
         for _ in 0..<5 {
             let contractID = try ContractID(body: Self.contractBody(random.bytes(8))).digits
@@ -39,7 +39,7 @@ public struct BranchService: Sendable {
                     let contract = try await tx.insertContract(contractID: contractID, companyName: fields[0], branch: fields[1],
                                                                administratorName: fields[2], at: now)
                     let row = try await tx.insertBranchRequest(contract: contract, kind: BranchRequestKind.onboarding.rawValue,
-                                                               fields: .init(pinHash: pinHashes.pin, confirmationPINHash: pinHashes.confirmation),
+                                                               fields: .init(pinHash: pinHash, confirmationPINHash: confirmationHash),
                                                                staffID: staff.staffID, at: now)
                     try await tx.appendAudit(event(staff, "contract.record", contractID, .allowed), at: now)
                     return (contractID, try row.requireID())
@@ -105,7 +105,8 @@ public struct BranchService: Sendable {
             throw BizDirectError.malformed("request.reasonMissing", "Give the reason for refusing (up to 200 characters).")
         }
         try await confirm(staff, pin: decision.pin)
-        let prepared = decision.approve ? try await prepare(kind) : Prepared()
+        // Random, so made before the transaction: the approver's half of a staff member's code.
+        let approverHalf = decision.approve && kind.splitsCode ? AcquisitionCode.half(random.bytes(5)) : nil
         let now = clock.now()
         let (result, revoked): (BranchDecision, Bool) = try await store.transaction { tx in
             let status = decision.approve ? "approved" : "rejected"
@@ -122,7 +123,7 @@ public struct BranchService: Sendable {
                                          action: decision.approve ? status : "\(status): \(reason)", at: now)
             var applied = Applied(result: .done, revoked: false, subject: request.subject ?? request.contractID)
             if decision.approve {
-                applied = try await apply(kind, request: request, prepared: prepared, by: staff, tx: tx, at: now)
+                applied = try await apply(kind, request: request, approverHalf: approverHalf, by: staff, tx: tx, at: now)
             }
             try await tx.appendAudit(event(staff, action, "\(kind.rawValue) \(applied.subject)", .allowed), at: now)
             if applied.revoked { try await certificates.publishCRL(in: tx) }

@@ -100,27 +100,24 @@ extension Store {
     /// also holds the row's lock to the end of the transaction (PostgreSQL; SQLite has one writer).
     /// False when the contract changed since: two approvals recorded at one version cannot both apply.
     public func claimContractVersion(_ contractID: String, expected: Int) async throws -> Bool {
-        struct Row: Decodable { let version: Int }
-        let rows = try await sql.update(ContractModel.schema)
-            .set(SQLIdentifier("version"), to: SQLRaw("version + 1"))
-            .where(SQLIdentifier("contract_id"), .equal, SQLBind(contractID))
-            .where(SQLIdentifier("version"), .equal, SQLBind(expected))
-            .returning(SQLIdentifier("version"))
-            .all(decoding: Row.self)
-        return !rows.isEmpty
+        try await updateContractVersion(contractID, to: SQLRaw("version + 1"), ifVersion: expected)
     }
 
     /// Takes the contract row's lock for the rest of the transaction (a write that changes
     /// nothing), so that a count made after it (users, cards) cannot be overtaken by another
     /// transaction's insert. Returns false when there is no such contract.
     public func lockContract(_ contractID: String) async throws -> Bool {
+        try await updateContractVersion(contractID, to: SQLIdentifier("version"), ifVersion: nil)
+    }
+
+    /// `UPDATE contracts SET version = <value> WHERE contract_id = … [AND version = …]`; true when a row matched.
+    private func updateContractVersion(_ contractID: String, to value: any SQLExpression, ifVersion expected: Int?) async throws -> Bool {
         struct Row: Decodable { let version: Int }
-        let rows = try await sql.update(ContractModel.schema)
-            .set(SQLIdentifier("version"), to: SQLIdentifier("version"))
+        var update = try sql.update(ContractModel.schema)
+            .set(SQLIdentifier("version"), to: value)
             .where(SQLIdentifier("contract_id"), .equal, SQLBind(contractID))
-            .returning(SQLIdentifier("version"))
-            .all(decoding: Row.self)
-        return !rows.isEmpty
+        if let expected { update = update.where(SQLIdentifier("version"), .equal, SQLBind(expected)) }
+        return !(try await update.returning(SQLIdentifier("version")).all(decoding: Row.self)).isEmpty
     }
 
     /// The next value of a named counter (1 for a new one), in one statement: concurrent callers
