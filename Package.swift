@@ -32,10 +32,13 @@ let package = Package(
     targets: [
         .target(name: "BizDirectCore"),
         .target(name: "Policy", dependencies: ["BizDirectCore"]),
+        // BizDirect's own declarations of the PKCS#11 interface and a dlopen loader (checked
+        // against the real header by .ci/check-pkcs11-header).
+        .target(name: "CPKCS11", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
         .target(
             name: "CertificateAuthority",
             dependencies: [
-                "BizDirectCore",
+                "BizDirectCore", "CPKCS11",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),

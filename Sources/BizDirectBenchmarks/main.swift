@@ -54,14 +54,32 @@ let verifyRate = rate(count) { _ in _ = key.publicKey.isValidSignature(signature
 // CSR parse + verify + sign + DER encode, no storage.
 var configuration = BizDirectConfiguration(dataDirectory: directory)
 configuration.scryptLogN = 10
-let hierarchy = try CAHierarchy.openOrCreate(directory: configuration.caDirectory, hostNames: ["localhost"], bankName: "Bench Bank",
-                                             keyFile: KeyFile(passphrase: nil), now: Date())
+let hierarchy = try CAHierarchy.open(directory: configuration.caDirectory, tls: .embedded(hostNames: ["localhost"]), bankName: "Bench Bank",
+                                     keyFile: KeyFile(passphrase: nil), now: Date(), mayCreate: true)
 let profile = IssuanceProfile(publicationBaseURL: "http://localhost:8080", bankName: "Bench Bank")
 let issuer = try CertificateIssuer(issuerCertificate: hierarchy.issuing, signer: hierarchy.issuingSigner, profile: profile, random: SystemRandom())
 var lastSerial = ""
 let issueRate = try rate(count) { index in
     let checked = try CSRCheck.check(requests[index])
     lastSerial = try issuer.issue(checked, subject: SubjectName(commonName: "12345678903 user\(index)", organizationalUnit: "User"), now: Date()).serialHex
+}
+
+// The same with the issuing key in a PKCS#11 token (SoftHSM in CI), when one is named:
+// BIZDIRECT_BENCH_PKCS11_MODULE, _TOKEN, _PIN and _LABEL (an EC P-256 key pair in the token).
+var tokenIssueRate: Double?
+let environment = ProcessInfo.processInfo.environment
+if let module = environment["BIZDIRECT_BENCH_PKCS11_MODULE"], let token = environment["BIZDIRECT_BENCH_PKCS11_TOKEN"],
+   let pin = environment["BIZDIRECT_BENCH_PKCS11_PIN"], let label = environment["BIZDIRECT_BENCH_PKCS11_LABEL"] {
+    let tokenSigner = try PKCS11Token(modulePath: module, tokenLabel: token, pin: pin).signer(label: label)
+    let tokenRoot = try RootCA.create(in: directory.appendingPathComponent("token-root"), bankName: "Bench Bank",
+                                      keyFile: KeyFile(passphrase: nil), now: Date())
+    let tokenCA = try tokenRoot.certifyIssuingCA(publicKey: tokenSigner.publicKey, subject: RootCA.issuingSubject(bankName: "Bench Bank"), now: Date())
+    let tokenIssuer = try CertificateIssuer(issuerCertificate: tokenCA, signer: tokenSigner, profile: profile, random: SystemRandom())
+    let tokenCount = min(count, 2_000)
+    tokenIssueRate = try rate(tokenCount) { index in
+        let checked = try CSRCheck.check(requests[index])
+        _ = try tokenIssuer.issue(checked, subject: SubjectName(commonName: "12345678903 user\(index)", organizationalUnit: "User"), now: Date())
+    }
 }
 
 // The same through the RA with durable storage in SQLite (WAL, synchronous=FULL): one transaction
@@ -92,7 +110,7 @@ let storedElapsed = ContinuousClock.now - storedStart
 let storedRate = Double(storedCount) / (Double(storedElapsed.components.seconds) + Double(storedElapsed.components.attoseconds) / 1e18)
 
 // Signed OCSP responses: parse the request, sign a response (status known in advance).
-let responder = OCSPResponder(issuer: hierarchy.issuing, responderCertificate: hierarchy.ocspResponder, signer: hierarchy.ocspSigner, lifetime: 3600)
+let responder = hierarchy.ocspResponder.responder(responseLifetime: 3600)
 var nameCoder = DER.Serializer()
 try nameCoder.serialize(hierarchy.issuing.subject)
 let issuingName = nameCoder.serializedBytes
@@ -146,6 +164,11 @@ print("results:")
 line("ECDSA P-256 sign (swift-crypto)", signRate, target: nil)
 line("ECDSA P-256 verify (swift-crypto)", verifyRate, target: nil)
 line("certificates: CSR parse+verify+sign+DER", issueRate, target: 10_000)
+if let tokenIssueRate {
+    line("certificates, issuing key in PKCS#11 token (SoftHSM)", tokenIssueRate, target: nil)
+} else {
+    print("  certificates, issuing key in PKCS#11 token: not measured (set BIZDIRECT_BENCH_PKCS11_MODULE, _TOKEN, _PIN, _LABEL)")
+}
 line("certificates, SQLite, 1 request at a time (RA)", sequentialRate, target: nil)
 line("certificates, SQLite, 64 in flight, group commit (RA)", storedRate, target: 3_000)
 line("OCSP responses signed (parse+sign)", ocspRate, target: 5_000)

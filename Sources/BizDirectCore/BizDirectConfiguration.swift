@@ -59,6 +59,11 @@ public struct BizDirectConfiguration: Sendable {
     public var pinHashCapacity: Int = 64
     /// Of those, at most this many for callers without a certificate (acquisition).
     public var anonymousPINHashShare: Int = 32
+    /// Lifetime of each OCSP responder certificate (it carries ocsp-nocheck, so it is short and
+    /// renewed while serving, at two thirds of its life).
+    public var ocspResponderLifetime: TimeInterval = 30 * 86_400
+    /// The PKCS#11 token holding the issuing CA and OCSP responder keys, or nil for key files.
+    public var pkcs11: PKCS11Settings?
 
     /// Defaults for a data folder.
     public init(dataDirectory: URL) { self.dataDirectory = dataDirectory }
@@ -115,5 +120,34 @@ public struct BizDirectConfiguration: Sendable {
         guard (1..<pinHashCapacity).contains(anonymousPINHashShare) else {
             throw bad("anonymous-pin-hash-share", "at least 1 and less than pin-hash-capacity")
         }
+        guard ocspResponderLifetime >= 3600, ocspResponderLifetime <= 90 * 86_400 else {
+            throw bad("ocsp-responder-lifetime", "1 hour to 90 days")
+        }
+        if let pkcs11 {
+            guard pkcs11.modulePath.hasPrefix("/") else { throw bad("pkcs11-module", "give the absolute path of the PKCS#11 module") }
+            guard !pkcs11.tokenLabel.isEmpty else { throw bad("pkcs11-token", "give the token label") }
+            guard !pkcs11.issuingKeyLabel.isEmpty, !pkcs11.ocspKeyLabel.isEmpty else { throw bad("pkcs11-key-label", "key labels must not be empty") }
+        }
+    }
+}
+
+/// Where the PKCS#11 token is and which keys in it the CA uses.
+public struct PKCS11Settings: Sendable, Equatable {
+    /// Absolute path of the PKCS#11 module (e.g. /usr/lib/softhsm/libsofthsm2.so).
+    public var modulePath: String
+    /// Label of the token (CKA_LABEL of its slot's token info).
+    public var tokenLabel: String
+    /// The user PIN (from BIZDIRECT_PKCS11_PIN or the file named by --pkcs11-pin-file); never logged.
+    public var pin: String
+    /// Label of the issuing CA's private key.
+    public var issuingKeyLabel: String = "bizdirect-issuing-ca"
+    /// Label of the OCSP responder's private key.
+    public var ocspKeyLabel: String = "bizdirect-ocsp-responder"
+
+    /// Settings for a token.
+    public init(modulePath: String, tokenLabel: String, pin: String) {
+        self.modulePath = modulePath
+        self.tokenLabel = tokenLabel
+        self.pin = pin
     }
 }

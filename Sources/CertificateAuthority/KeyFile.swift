@@ -4,8 +4,9 @@ import CryptoExtras
 import Foundation
 import SwiftASN1
 
-/// Reads and writes owner-only secret files: PKCS#8 PEM private keys (optionally encrypted
-/// with PBES2: PBKDF2-HMAC-SHA256 and AES-256-CBC) and raw secrets such as the PIN pepper.
+/// Reads and writes owner-only secret files: PKCS#8 PEM private keys and raw secrets such as
+/// the PIN pepper, each encrypted with PBES2 (PBKDF2-HMAC-SHA256, AES-256-CBC) when a
+/// passphrase is set. Every file is written atomically (see `writeAtomically`).
 public struct KeyFile: Sendable {
     /// The passphrase protecting keys on disk, or nil to store them unencrypted.
     public let passphrase: String?
@@ -17,41 +18,101 @@ public struct KeyFile: Sendable {
 
     /// Writes `pkcs8` as PEM (encrypted when a passphrase is set) with mode 0600.
     public func writeKey(_ pkcs8: [UInt8], to url: URL) throws(BizDirectError) {
-        let pem: String
-        if let passphrase {
-            pem = PEMText.encode(try encrypt(pkcs8, passphrase: passphrase), label: "ENCRYPTED PRIVATE KEY")
-        } else {
-            pem = PEMText.encode(pkcs8, label: "PRIVATE KEY")
-        }
-        try Self.writeOwnerOnly(Array(pem.utf8), to: url)
+        try Self.writeOwnerOnly(Array(try keyPEM(pkcs8).utf8), to: url)
+    }
+
+    /// `pkcs8` as PEM text, encrypted when a passphrase is set.
+    public func keyPEM(_ pkcs8: [UInt8]) throws(BizDirectError) -> String {
+        guard let passphrase else { return PEMText.encode(pkcs8, label: "PRIVATE KEY") }
+        return PEMText.encode(try encrypt(pkcs8, passphrase: passphrase), label: "ENCRYPTED PRIVATE KEY")
     }
 
     /// Reads a PEM private key written by `writeKey`, returning PKCS#8 DER.
     public func readKey(at url: URL) throws(BizDirectError) -> [UInt8] {
-        let text = try Self.readText(url)
+        try readKey(text: Self.readText(url), name: url.lastPathComponent)
+    }
+
+    /// The PKCS#8 DER of the (possibly encrypted) private key in PEM `text` from the file `name`.
+    public func readKey(text: String, name: String) throws(BizDirectError) -> [UInt8] {
         if let der = PEMText.decode(text, label: "PRIVATE KEY") {
             return der
         }
         guard let der = PEMText.decode(text, label: "ENCRYPTED PRIVATE KEY") else {
-            throw .internal("ca.keyDamaged", "The key file \(url.lastPathComponent) is damaged.")
+            throw .internal("ca.keyDamaged", "The key in \(name) is damaged.")
         }
         guard let passphrase else {
-            throw .internal("ca.passphraseMissing", "The key file \(url.lastPathComponent) is encrypted; set BIZDIRECT_KEY_PASSPHRASE.")
+            throw .internal("ca.passphraseMissing", "The key in \(name) is encrypted; set BIZDIRECT_KEY_PASSPHRASE.")
         }
-        return try decrypt(der, passphrase: passphrase, name: url.lastPathComponent)
+        return try decrypt(der, passphrase: passphrase, name: name)
     }
 
-    /// Writes bytes with mode 0600, creating the file atomically.
-    public static func writeOwnerOnly(_ bytes: [UInt8], to url: URL) throws(BizDirectError) {
-        let temporary = url.appendingPathExtension("tmp")
-        let created = FileManager.default.createFile(atPath: temporary.path, contents: Data(bytes), attributes: [.posixPermissions: 0o600])
-        guard created, rename(temporary.path, url.path) == 0 else {
-            throw .internal("ca.writeFailed", "Could not write \(url.lastPathComponent).")
+    /// Writes a secret (the PIN pepper, the card-grid key) as PEM, encrypted under the
+    /// passphrase when one is set, so that a copied data folder does not give it away.
+    public func writeSecret(_ secret: [UInt8], to url: URL) throws(BizDirectError) {
+        let pem: String
+        if let passphrase {
+            pem = PEMText.encode(try encrypt(secret, passphrase: passphrase), label: "ENCRYPTED BIZDIRECT SECRET")
+        } else {
+            pem = PEMText.encode(secret, label: "BIZDIRECT SECRET")
         }
+        try Self.writeOwnerOnly(Array(pem.utf8), to: url)
+    }
+
+    /// Reads a secret written by `writeSecret` (or, from before secrets were PEM, the raw bytes).
+    /// Returns nil when the file does not exist.
+    public func readSecret(at url: URL) throws(BizDirectError) -> [UInt8]? {
+        guard let data = FileManager.default.contents(atPath: url.path) else { return nil }
+        let text = String(decoding: data, as: UTF8.self)
+        if let plain = PEMText.decode(text, label: "BIZDIRECT SECRET") { return plain }
+        if let sealed = PEMText.decode(text, label: "ENCRYPTED BIZDIRECT SECRET") {
+            guard let passphrase else {
+                throw .internal("ca.passphraseMissing", "\(url.lastPathComponent) is encrypted; set BIZDIRECT_KEY_PASSPHRASE.")
+            }
+            return try decrypt(sealed, passphrase: passphrase, name: url.lastPathComponent)
+        }
+        return Array(data)
+    }
+
+    /// Whether the file at `url` is stored encrypted (a key or a secret).
+    public static func isEncrypted(_ url: URL) -> Bool {
+        (try? readText(url)).map { $0.contains("-----BEGIN ENCRYPTED ") } ?? false
+    }
+
+    /// Writes bytes owner-only (0600) so that no reader ever sees a half-written file or a
+    /// moment of wider permissions: a temporary file is created with mode 0600 (O_EXCL),
+    /// written, fsynced, then renamed over `url`, and the folder is fsynced.
+    public static func writeOwnerOnly(_ bytes: [UInt8], to url: URL) throws(BizDirectError) {
+        try writeAtomically(bytes, to: url, mode: 0o600)
+    }
+
+    /// Writes bytes atomically with `mode` (public certificates use 0644): temporary file,
+    /// fsync, rename, fsync of the folder. On any failure the old file stays as it was.
+    public static func writeAtomically(_ bytes: [UInt8], to url: URL, mode: mode_t) throws(BizDirectError) {
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
+        unlink(temporary.path)
+        let fd = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw .internal("ca.writeFailed", "Could not write \(url.lastPathComponent) in \(url.deletingLastPathComponent().path).") }
+        var written = 0
+        let complete = bytes.withUnsafeBytes { buffer -> Bool in
+            while written < buffer.count {
+                let n = write(fd, buffer.baseAddress.map { $0 + written }, buffer.count - written)
+                if n <= 0 { return false }
+                written += n
+            }
+            return true
+        }
+        let synced = complete && fchmod(fd, mode) == 0 && fsync(fd) == 0
+        close(fd)
+        guard synced, rename(temporary.path, url.path) == 0 else {
+            unlink(temporary.path)
+            throw .internal("ca.writeFailed", "Could not write \(url.lastPathComponent) in \(url.deletingLastPathComponent().path).")
+        }
+        let folder = open(url.deletingLastPathComponent().path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if folder >= 0 { _ = fsync(folder); close(folder) }
     }
 
     /// Reads a UTF-8 text file or fails with a message naming it.
-    static func readText(_ url: URL) throws(BizDirectError) -> String {
+    public static func readText(_ url: URL) throws(BizDirectError) -> String {
         guard let data = FileManager.default.contents(atPath: url.path), let text = String(data: data, encoding: .utf8) else {
             throw .internal("ca.fileMissing", "\(url.lastPathComponent) is missing or unreadable in \(url.deletingLastPathComponent().path).")
         }

@@ -3,46 +3,54 @@ import Foundation
 import SwiftASN1
 import X509
 
-/// Makes and renews the CA's own end-entity certificates: the OCSP responder and the TLS server.
+/// Makes and renews the CA's own end-entity certificates: the OCSP responder (signed by the
+/// issuing CA) and the TLS server (signed by the TLS CA). Each is one `IdentityFile`, so its key
+/// and certificate are replaced together.
 struct LeafMaker {
     let issuer: Certificate
     let signer: any Signer
     let bankName: String
     let now: Date
 
-    /// Renew when less than this is left.
-    static let renewalMargin: TimeInterval = 30 * 86_400
     /// 397 days, the longest lifetime browsers accept for a TLS server certificate.
-    static let lifetime: TimeInterval = 397 * 86_400
+    static let tlsLifetime: TimeInterval = 397 * 86_400
+
+    /// Renew when less than this is left of `lifetime`: a third of it, at most 30 days.
+    static func renewalMargin(_ lifetime: TimeInterval) -> TimeInterval { min(30 * 86_400, lifetime / 3) }
 
     /// Loads `name`'s certificate and key, making new ones when missing, near expiry, or (TLS)
     /// naming other hosts. A key that is present but damaged or mismatched stops start-up.
-    func ensure(_ directory: URL, _ name: String, keyFile: KeyFile, hostNames: [String]?) throws(BizDirectError) -> (Certificate, SoftwareSigner) {
-        let keyURL = directory.appendingPathComponent("\(name).key.pem")
-        if FileManager.default.fileExists(atPath: keyURL.path) {
-            let (certificate, key) = try CAHierarchy.loadPair(directory, name, keyFile: keyFile)
-            if isCurrent(certificate, hostNames: hostNames) { return (certificate, key) }
+    /// With `tokenKey`, the key is the token's and only the certificate is renewed.
+    func ensure(_ directory: URL, _ name: String, keyFile: KeyFile, hostNames: [String]?, lifetime: TimeInterval,
+                tokenKey: (any Signer)? = nil) throws(BizDirectError) -> (Certificate, any Signer) {
+        if IdentityFile.exists(directory, name) {
+            let (certificate, key) = try IdentityFile.read(directory, name, keyFile: keyFile)
+            let current: (any Signer)? = tokenKey.flatMap { $0.publicKey == certificate.publicKey ? $0 : nil } ?? key
+            if let current, isCurrent(certificate, hostNames: hostNames, lifetime: lifetime) { return (certificate, current) }
         }
-        let key = SoftwareSigner(generating: .p256)
-        let certificate = try make(name: name, key: key, hostNames: hostNames)
-        try keyFile.writeKey(key.pkcs8DER, to: keyURL)
-        do {
-            try Data(CAHierarchy.pem(certificate).utf8).write(to: directory.appendingPathComponent("\(name).cert.pem"))
-        } catch {
-            throw .internal("ca.writeFailed", "Could not write \(name).cert.pem.")
-        }
+        return try renew(directory, name, keyFile: keyFile, hostNames: hostNames, lifetime: lifetime, tokenKey: tokenKey)
+    }
+
+    /// Makes a new certificate (and, for a software key, a new key) and writes both in one file.
+    func renew(_ directory: URL, _ name: String, keyFile: KeyFile, hostNames: [String]?, lifetime: TimeInterval,
+               tokenKey: (any Signer)?) throws(BizDirectError) -> (Certificate, any Signer) {
+        let softwareKey = tokenKey == nil ? SoftwareSigner(generating: .p256) : nil
+        guard let key: any Signer = tokenKey ?? softwareKey else { throw .internal("ca.keyMissing", "No key for \(name).") }
+        let certificate = try make(name: name, key: key, hostNames: hostNames, lifetime: lifetime)
+        try IdentityFile.write(certificate, key: softwareKey, directory, name, keyFile: keyFile)
         return (certificate, key)
     }
 
-    private func isCurrent(_ certificate: Certificate, hostNames: [String]?) -> Bool {
+    private func isCurrent(_ certificate: Certificate, hostNames: [String]?, lifetime: TimeInterval) -> Bool {
         guard certificate.issuer == issuer.subject, issuer.publicKey.isValidSignature(certificate.signature, for: certificate),
-              certificate.notValidAfter.timeIntervalSince(now) > Self.renewalMargin else { return false }
+              certificate.notValidAfter.timeIntervalSince(now) > Self.renewalMargin(lifetime),
+              certificate.notValidAfter.timeIntervalSince(certificate.notValidBefore) <= lifetime + 600 else { return false }
         guard let hostNames else { return true }
         let names = (try? certificate.extensions.subjectAlternativeNames) ?? nil
         return names.map { Set($0) == Set(Self.alternativeNames(hostNames)) } ?? false
     }
 
-    private func make(name: String, key: SoftwareSigner, hostNames: [String]?) throws(BizDirectError) -> Certificate {
+    private func make(name: String, key: any Signer, hostNames: [String]?, lifetime: TimeInterval) throws(BizDirectError) -> Certificate {
         do {
             var extensions = Certificate.Extensions()
             try extensions.append(.init(BasicConstraints.notCertificateAuthority, critical: true))
@@ -63,7 +71,7 @@ struct LeafMaker {
             return try Certificate(
                 version: .v3, serialNumber: .init(bytes: CertificateIssuer.positiveSerial(SystemRandom().bytes(16))),
                 publicKey: key.publicKey, notValidBefore: now.addingTimeInterval(-300),
-                notValidAfter: now.addingTimeInterval(Self.lifetime), issuer: issuer.subject,
+                notValidAfter: min(now.addingTimeInterval(lifetime), issuer.notValidAfter), issuer: issuer.subject,
                 subject: try DistinguishedName { CountryName("JP"); OrganizationName(bankName); CommonName(commonName) },
                 signatureAlgorithm: signer.signatureAlgorithm, extensions: extensions,
                 issuerPrivateKey: signer.certificatePrivateKey)

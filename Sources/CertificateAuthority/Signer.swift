@@ -111,3 +111,50 @@ struct SignerPrivateKey: CustomPrivateKey {
     static func == (lhs: Self, rhs: Self) -> Bool { lhs.publicKey == rhs.publicKey }
     func hash(into hasher: inout Hasher) { hasher.combine(publicKey) }
 }
+
+/// Where CA keys live when they are not software keys in files: a token (an HSM) reached over
+/// PKCS#11. Keys are made in the token with its own tools and found by label; they never leave it.
+public protocol SigningKeyStore: Sendable {
+    /// What to call the store in messages, e.g. "PKCS#11 token \"bizdirect\"".
+    var name: String { get }
+    /// The signer for the private key labelled `label`. A missing key stops start-up with a
+    /// message naming the label and the store.
+    func signer(label: String) throws(BizDirectError) -> any Signer
+}
+
+/// Where the online CA keys (issuing CA, OCSP responder) live: software keys in the CA's files,
+/// or keys in a token, found by label.
+public struct CAKeys: Sendable {
+    /// The token, or nil for software keys in files.
+    public var store: (any SigningKeyStore)?
+    /// The issuing CA's key label in the token.
+    public var issuingLabel: String
+    /// The OCSP responder's key label in the token.
+    public var ocspLabel: String
+
+    /// Keys in files, next to their certificates.
+    public static let software = CAKeys(store: nil)
+
+    /// Keys in `store` under the given labels.
+    public init(store: (any SigningKeyStore)?, issuingLabel: String = "bizdirect-issuing-ca", ocspLabel: String = "bizdirect-ocsp-responder") {
+        self.store = store
+        self.issuingLabel = issuingLabel
+        self.ocspLabel = ocspLabel
+    }
+
+    /// The signer for `certificate`: the software key read with it, or the token's key labelled
+    /// `label`, checked to match.
+    func signer(for certificate: Certificate, softwareKey: SoftwareSigner?, label: String, file: String) throws(BizDirectError) -> any Signer {
+        guard let store else {
+            guard let softwareKey else {
+                throw .internal("ca.keyMissing", "\(file) holds no private key, and no PKCS#11 token is configured.")
+            }
+            return softwareKey
+        }
+        let signer = try store.signer(label: label)
+        guard signer.publicKey == certificate.publicKey else {
+            throw .internal("ca.keyMismatch", "The key \"\(label)\" in \(store.name) does not match the certificate in \(file).")
+        }
+        return signer
+    }
+}

@@ -47,19 +47,6 @@ public struct CardGrid: Sendable, Equatable {
 public struct CardVault: Sendable {
     let key: SymmetricKey
 
-    /// Loads the card key from `url`, making it on first use (mode 0600).
-    static func open(_ url: URL, random: any RandomSource) throws -> CardVault {
-        if let data = FileManager.default.contents(atPath: url.path) {
-            guard data.count == 32 else {
-                throw BizDirectError.internal("ca.cardKeyDamaged", "card-key.bin is damaged; restore it from backup (cards cannot be checked without it).")
-            }
-            return CardVault(key: SymmetricKey(data: data))
-        }
-        let bytes = random.bytes(32)
-        try KeyFile.writeOwnerOnly(bytes, to: url)
-        return CardVault(key: SymmetricKey(data: bytes))
-    }
-
     func seal(_ grid: CardGrid, cardNumber: String) throws -> [UInt8] {
         Array(try AES.GCM.seal(grid.serialised, using: key, authenticating: Array(cardNumber.utf8)).combined!) // safe: nil only for non-12-byte nonces; seal makes 12
     }

@@ -3,6 +3,7 @@ import CertificateAuthority
 import Foundation
 import Logging
 import Storage
+import X509
 
 /// Ask the RA to issue a certificate to a holder from a PKCS#10 request.
 public struct IssueCertificateRequest: Sendable {
@@ -29,7 +30,9 @@ public struct CertificateService: Sendable {
     let store: Store
     let pipeline: IssuancePipeline
     let crlBuilder: CRLBuilder
-    let responder: OCSPResponder
+    /// The delegated OCSP responder, renewed while serving (`renewOCSPResponderIfDue`).
+    let responder: OCSPResponderKeeper
+    let ocspResponseLifetime: TimeInterval
     let clock: any WallClock
     let logger: Logger
     /// One CRL publication at a time for stale-CRL downloads.
@@ -37,11 +40,12 @@ public struct CertificateService: Sendable {
     /// Signed OCSP responses, briefly.
     let ocspCache = OCSPResponseCache()
 
-    init(store: Store, issuer: CertificateIssuer, crlBuilder: CRLBuilder, responder: OCSPResponder, bankCode: String,
-         staffCertificateLifetime: TimeInterval, clock: any WallClock, logger: Logger) {
+    init(store: Store, issuer: CertificateIssuer, crlBuilder: CRLBuilder, responder: OCSPResponderKeeper, ocspResponseLifetime: TimeInterval,
+         bankCode: String, staffCertificateLifetime: TimeInterval, clock: any WallClock, logger: Logger) {
         self.store = store
         self.crlBuilder = crlBuilder
         self.responder = responder
+        self.ocspResponseLifetime = ocspResponseLifetime
         self.clock = clock
         self.logger = logger
         pipeline = IssuancePipeline(store: store, issuer: issuer, clock: clock, lifetime: { holder in
@@ -139,6 +143,27 @@ public struct CertificateService: Sendable {
         }
     }
 
+    /// Renews the OCSP responder certificate when a third of its life is left (called by the
+    /// server's refresher, so that a long-running server never answers with an expired responder).
+    /// The renewal is audited and its fingerprint recorded; returns the new certificate, or nil.
+    @discardableResult
+    public func renewOCSPResponderIfDue() async throws -> Certificate? {
+        let now = clock.now()
+        guard let renewed = try responder.renewIfDue(now: now) else { return nil }
+        let fingerprint = CertificateFingerprint.sha256(CAHierarchy.der(renewed))
+        try await store.transaction { tx in
+            try await tx.recordKey(KeyBinding.Name.ocspResponder.rawValue, fingerprint: fingerprint, at: now)
+            try await tx.appendAudit(AuditEvent(actor: "system:ca", action: "ca.ocspResponderRenew", target: renewed.serialNumber.description,
+                                                outcome: .allowed), at: now)
+        }
+        ocspCache.removeAll()
+        logger.info("OCSP responder certificate renewed", metadata: ["notAfter": "\(renewed.notValidAfter)"])
+        return renewed
+    }
+
+    /// When the OCSP responder certificate is next due for renewal.
+    public var ocspResponderRenewalDue: Date { responder.renewalDue }
+
     /// After a transaction that revoked and published: answers cached before it are dropped.
     func revocationsCommitted() {
         ocspCache.removeAll()
@@ -196,7 +221,7 @@ public struct CertificateService: Sendable {
                     .revoked(at: $0, reason: RevocationReason(rawValue: row.revocationReason ?? 0) ?? .unspecified)
                 } ?? .good
             }
-            let response = responder.respond(to: answered, statuses: statuses, now: now)
+            let response = responder.responder(responseLifetime: ocspResponseLifetime).respond(to: answered, statuses: statuses, now: now)
             if !fresh { ocspCache.store(response, for: key, now: now) }
             return response
         } catch {

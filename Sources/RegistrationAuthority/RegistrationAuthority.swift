@@ -1,5 +1,6 @@
 import BizDirectCore
 import CertificateAuthority
+import Crypto
 import Foundation
 import Logging
 import Storage
@@ -53,22 +54,46 @@ public final class RegistrationAuthority: Sendable {
         public let issuingCADER: [UInt8]
         /// SHA-256 fingerprint of the root CA.
         public let rootFingerprint: String
+        /// The name-constrained TLS CA customers trust for this service's host names, PEM; nil
+        /// with an external TLS certificate.
+        public let tlsCAPEM: String?
+        /// The TLS CA, DER.
+        public let tlsCADER: [UInt8]?
+        /// SHA-256 fingerprint of the TLS CA.
+        public let tlsCAFingerprint: String?
         /// True when this start made the CA.
         public let caCreated: Bool
+        /// Where the root CA's key still sits on this host (a newcomer start), or nil.
+        public let rootKeyOnHost: String?
     }
 
-    /// Opens the CA and the database for `configuration` and builds the services.
+    /// Opens the database and the CA for `configuration` and builds the services.
+    ///
+    /// The database is bound to the CA and the secrets it was first opened with (`KeyBinding`):
+    /// a start whose issuing CA, TLS CA, PIN pepper or card key differs from the recorded one
+    /// refuses and names both fingerprints, and nothing is ever made over a populated database.
     public static func open(configuration: BizDirectConfiguration, logger: Logger, clock: any WallClock = SystemClock(),
                             random: any RandomSource = SystemRandom()) async throws -> RegistrationAuthority {
         try configuration.validate()
-        let keyFile = KeyFile(passphrase: configuration.keyPassphrase)
-        let hierarchy = try CAHierarchy.openOrCreate(directory: configuration.caDirectory, hostNames: configuration.hostNames,
-                                                     bankName: configuration.bankName, keyFile: keyFile, now: clock.now())
-        let pepper = try PepperFile.loadOrCreate(configuration.caDirectory.appendingPathComponent("pin-pepper.bin"), random: random)
-        let vault = try CardVault.open(configuration.caDirectory.appendingPathComponent("card-key.bin"), random: random)
         let database = try await StorageDatabase.open(url: configuration.effectiveDatabaseURL, logger: logger)
-        return try RegistrationAuthority(configuration: configuration, hierarchy: hierarchy, pepper: pepper, vault: vault, database: database,
-                                         logger: logger, clock: clock, random: random)
+        do {
+            let keyFile = KeyFile(passphrase: configuration.keyPassphrase)
+            let mayCreate = try await !database.store.isPopulated()
+            let keys = try CAKeys(configuration: configuration)
+            let hierarchy = try CAHierarchy.open(directory: configuration.caDirectory,
+                                                 tls: configuration.tlsCertificatePath == nil ? .embedded(hostNames: configuration.hostNames) : .external,
+                                                 bankName: configuration.bankName, keyFile: keyFile, keys: keys,
+                                                 ocspLifetime: configuration.ocspResponderLifetime, now: clock.now(), mayCreate: mayCreate)
+            let pepper = try SecretFile.pepper.loadOrCreate(configuration.caDirectory, keyFile: keyFile, mayCreate: mayCreate, random: random)
+            let cardKey = try SecretFile.cardKey.loadOrCreate(configuration.caDirectory, keyFile: keyFile, mayCreate: mayCreate, random: random)
+            try await KeyBinding.check(hierarchy: hierarchy, pepper: pepper, cardKey: cardKey, store: database.store, at: clock.now())
+            return try RegistrationAuthority(configuration: configuration, hierarchy: hierarchy, pepper: pepper,
+                                             vault: CardVault(key: SymmetricKey(data: cardKey)), database: database,
+                                             logger: logger, clock: clock, random: random)
+        } catch {
+            await database.shutdown()
+            throw error
+        }
     }
 
     private init(configuration: BizDirectConfiguration, hierarchy: CAHierarchy, pepper: [UInt8], vault: CardVault, database: StorageDatabase,
@@ -86,8 +111,7 @@ public final class RegistrationAuthority: Sendable {
             store: store,
             issuer: try CertificateIssuer(issuerCertificate: hierarchy.issuing, signer: hierarchy.issuingSigner, profile: profile, random: random),
             crlBuilder: CRLBuilder(issuer: hierarchy.issuing, signer: hierarchy.issuingSigner, lifetime: configuration.crlLifetime),
-            responder: OCSPResponder(issuer: hierarchy.issuing, responderCertificate: hierarchy.ocspResponder,
-                                     signer: hierarchy.ocspSigner, lifetime: profile.validity.ocspResponse),
+            responder: hierarchy.ocspResponder, ocspResponseLifetime: profile.validity.ocspResponse,
             bankCode: configuration.bankCode, staffCertificateLifetime: configuration.staffCertificateLifetime, clock: clock, logger: logger)
         logon = LogonService(store: store, issuingCA: hierarchy.issuing, hasher: hasher, lockoutLimit: configuration.lockoutLimit, clock: clock,
                              logger: logger, perAccountPerMinute: configuration.attemptsPerAccountPerMinute)
@@ -118,7 +142,9 @@ public final class RegistrationAuthority: Sendable {
         return TLSMaterial(serverChainPEM: chain, serverKeyPEM: key, issuingCAPEM: try CAHierarchy.pem(hierarchy.issuing),
                            rootCAPEM: try CAHierarchy.pem(hierarchy.root), rootCADER: CAHierarchy.der(hierarchy.root),
                            issuingCADER: CAHierarchy.der(hierarchy.issuing), rootFingerprint: hierarchy.rootFingerprint,
-                           caCreated: hierarchy.created)
+                           tlsCAPEM: try hierarchy.tlsCA.map { ca throws(BizDirectError) in try CAHierarchy.pem(ca) },
+                           tlsCADER: hierarchy.tlsCA.map(CAHierarchy.der), tlsCAFingerprint: hierarchy.tlsCAFingerprint,
+                           caCreated: hierarchy.created, rootKeyOnHost: hierarchy.rootKeyOnHost?.path)
     }
 
     /// Verifies the audit chain, and that it still holds each anchor written down earlier.
@@ -145,17 +171,30 @@ public final class RegistrationAuthority: Sendable {
     public var store: Store { database.store }
 }
 
-/// The server-side PIN pepper: 32 random bytes kept beside the CA keys, mode 0600.
-enum PepperFile {
-    static func loadOrCreate(_ url: URL, random: any RandomSource) throws -> [UInt8] {
-        if let data = FileManager.default.contents(atPath: url.path) {
-            guard data.count == 32 else {
-                throw BizDirectError.internal("ca.pepperDamaged", "pin-pepper.bin is damaged; restore it from backup (PINs cannot be checked without it).")
+/// The server-side secrets kept beside the CA keys: 32 random bytes each, owner-only, encrypted
+/// under the key passphrase when one is set (`KeyFile.writeSecret`).
+enum SecretFile: String {
+    /// The PIN pepper (HMAC key in every PIN hash).
+    case pepper = "pin-pepper.bin"
+    /// The AES key of the card grids.
+    case cardKey = "card-key.bin"
+
+    /// Reads the secret, making it only with `mayCreate` (a new installation).
+    func loadOrCreate(_ directory: URL, keyFile: KeyFile, mayCreate: Bool, random: any RandomSource) throws -> [UInt8] {
+        let url = directory.appendingPathComponent(rawValue)
+        if let bytes = try keyFile.readSecret(at: url) {
+            guard bytes.count == 32 else {
+                throw BizDirectError.internal("ca.secretDamaged", "\(rawValue) is damaged; restore it from backup (\(purpose) cannot be checked without it).")
             }
-            return Array(data)
+            return bytes
         }
-        let pepper = random.bytes(32)
-        try KeyFile.writeOwnerOnly(pepper, to: url)
-        return pepper
+        guard mayCreate else {
+            throw BizDirectError.internal("ca.secretMissing", "\(rawValue) is missing from \(directory.path), and the database already holds data made with it: restore it from backup (\(purpose) cannot be checked without it).")
+        }
+        let secret = random.bytes(32)
+        try keyFile.writeSecret(secret, to: url)
+        return secret
     }
+
+    private var purpose: String { self == .pepper ? "PINs" : "cards" }
 }

@@ -111,3 +111,17 @@ struct CreateSchemaV3: AsyncMigration {
         }
     }
 }
+
+/// Version 4: the database records the fingerprints of the CA and the secrets it was made with,
+/// so that a start with another CA, pepper or card key refuses instead of corrupting it.
+struct CreateSchemaV4: AsyncMigration {
+    func prepare(on database: any Database) async throws {
+        try await database.schema("key_bindings")
+            .field("name", .string, .identifier(auto: false)).field("fingerprint", .string, .required)
+            .field("recorded_at", .datetime, .required).create()
+    }
+
+    func revert(on database: any Database) async throws {
+        try await database.schema("key_bindings").delete()
+    }
+}

@@ -200,3 +200,13 @@ public final class CustomerCardModel: Model, @unchecked Sendable {
     @OptionalField(key: "invalidated_at") public var invalidatedAt: Date?
     public init() {}
 }
+
+/// A fingerprint the database is bound to: which issuing CA, TLS CA, PIN pepper and card key
+/// its rows were made with (`Store.bindKey`), and the OCSP and TLS certificates last in use.
+public final class KeyBindingModel: Model, @unchecked Sendable {
+    public static let schema = "key_bindings"
+    @ID(custom: "name", generatedBy: .user) public var id: String?
+    @Field(key: "fingerprint") public var fingerprint: String
+    @Field(key: "recorded_at") public var recordedAt: Date
+    public init() {}
+}

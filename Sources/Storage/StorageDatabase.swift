@@ -83,6 +83,7 @@ public final class StorageDatabase: Sendable {
         migrations.add(CreateSchemaV1())
         migrations.add(CreateSchemaV2())
         migrations.add(CreateSchemaV3())
+        migrations.add(CreateSchemaV4())
         let migrator = Migrator(databases: databases, migrations: migrations, logger: logger, on: eventLoop)
         try await migrator.setupIfNeeded().flatMap { migrator.prepareBatch() }.get()
     }

@@ -4,11 +4,12 @@ import Hummingbird
 /// The public site: top page, help, static files. No client certificate is needed here.
 struct PublicController {
     let renderer: PageRenderer
-    let rootFingerprint: String
+    /// The TLS CA customers are asked to trust, or nil when the TLS certificate is from outside.
+    let tlsCAFingerprint: String?
 
     func register(on router: Router<BizDirectRequestContext>) {
         router.get("/") { _, context in renderer.page("top", language: context.language) }
-        router.get("/help") { _, context in renderer.page("help", language: context.language, values: ["fingerprint": rootFingerprint]) }
+        router.get("/help") { _, context in renderer.page("help", language: context.language, values: ["fingerprint": tlsCAFingerprint ?? ""]) }
         StaticFiles.register(on: router)
     }
 }

@@ -26,6 +26,10 @@ struct PublicationController {
         router.get("/ca/issuing-ca.der") { _, _ in Self.binary(material.issuingCADER, type: "application/pkix-cert") }
         router.get("/ca/root-ca.pem") { _, _ in Self.binary(Array(material.rootCAPEM.utf8), type: "application/x-pem-file") }
         router.get("/ca/issuing-ca.pem") { _, _ in Self.binary(Array(material.issuingCAPEM.utf8), type: "application/x-pem-file") }
+        if let der = material.tlsCADER, let pem = material.tlsCAPEM {
+            router.get("/ca/tls-ca.der") { _, _ in Self.binary(der, type: "application/pkix-cert") }
+            router.get("/ca/tls-ca.pem") { _, _ in Self.binary(Array(pem.utf8), type: "application/x-pem-file") }
+        }
     }
 
     /// RFC 6960 Appendix A.1: GET {url}/{url-encoding of base-64 encoding of the DER request}.

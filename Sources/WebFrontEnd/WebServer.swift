@@ -48,7 +48,7 @@ public struct WebServer: Sendable {
         // of the route, and it keys on the matched route, so no spelling of a path escapes it.
         let publicRouter = router(renderer: renderer, https: true)
         let publicSecrets = publicRouter.group().add(middleware: AttemptLimitMiddleware(limiter: limiter))
-        PublicController(renderer: renderer, rootFingerprint: ra.tlsMaterial.rootFingerprint).register(on: publicRouter)
+        PublicController(renderer: renderer, tlsCAFingerprint: ra.tlsMaterial.tlsCAFingerprint).register(on: publicRouter)
         AcquisitionController(ra: ra, renderer: renderer).register(on: publicRouter, secrets: publicSecrets)
 
         let logonRouter = router(renderer: renderer, https: true)

@@ -42,13 +42,33 @@ enum CompositionRoot {
           Public site:             https://\(host):\(c.publicPort)/
           Certificate-logon site:  https://\(host):\(c.logonPort)/logon
           CRL, OCSP, CA certs:     \(c.publicationBaseURL)/
-        Root CA SHA-256 fingerprint:
+        Client-certificate root CA SHA-256 fingerprint (for relying parties; customers do not import it):
           \(ra.tlsMaterial.rootFingerprint)
-        To trust it, download \(c.publicationBaseURL)/ca/root-ca.der, check the fingerprint, and import it as a
+        \(trustAdvice(c, ra: ra))
+        """.utf8))
+        if let rootKey = ra.tlsMaterial.rootKeyOnHost {
+            FileHandle.standardError.write(Data("""
+            WARNING: the root CA's private key is still on this host, in \(rootKey).
+              `serve` never reads it, but whoever takes this host takes it. Move it to offline media with
+              `bizdirect ca move-root --to /media/offline/root-ca` (see docs/OPERATIONS.md, "The root ceremony").
+
+            """.utf8))
+        }
+    }
+
+    /// How customers come to trust the TLS certificate.
+    private static func trustAdvice(_ c: BizDirectConfiguration, ra: RegistrationAuthority) -> String {
+        guard let fingerprint = ra.tlsMaterial.tlsCAFingerprint else {
+            return "TLS: the external certificate from --tls-certificate is served; customers import nothing.\n"
+        }
+        return """
+        TLS CA SHA-256 fingerprint (name-constrained to \(c.hostNames.joined(separator: ", "))):
+          \(fingerprint)
+        Customers trust it: download \(c.publicationBaseURL)/ca/tls-ca.der, check the fingerprint, and import it as a
         trusted certificate authority (Chrome/Edge: Settings > Privacy and security > Security > Manage certificates;
         Firefox: Settings > Privacy & Security > Certificates > View Certificates > Authorities > Import).
 
-        """.utf8))
+        """
     }
 }
 

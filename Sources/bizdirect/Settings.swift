@@ -30,6 +30,12 @@ struct Settings: ParsableArguments {
     @Option(help: "scrypt cost exponent, N = 2^value (env BIZDIRECT_SCRYPT_LOG_N; default 15).") var scryptLogN: Int?
     @Option(help: "Externally issued TLS server certificate chain, PEM (env BIZDIRECT_TLS_CERTIFICATE).") var tlsCertificate: String?
     @Option(help: "Key for --tls-certificate, PEM (env BIZDIRECT_TLS_KEY).") var tlsKey: String?
+    @Option(help: "OCSP responder certificate lifetime in seconds, renewed while serving (env BIZDIRECT_OCSP_RESPONDER_LIFETIME; default 30 days).") var ocspResponderLifetime: Double?
+    @Option(help: "PKCS#11 module holding the issuing CA and OCSP keys, e.g. /usr/lib/softhsm/libsofthsm2.so (env BIZDIRECT_PKCS11_MODULE).") var pkcs11Module: String?
+    @Option(help: "Label of the PKCS#11 token (env BIZDIRECT_PKCS11_TOKEN).") var pkcs11Token: String?
+    @Option(help: "File holding the token's user PIN (env BIZDIRECT_PKCS11_PIN_FILE; or give the PIN itself in BIZDIRECT_PKCS11_PIN).") var pkcs11PinFile: String?
+    @Option(help: "Label of the issuing CA key in the token (env BIZDIRECT_PKCS11_ISSUING_KEY_LABEL; default bizdirect-issuing-ca).") var pkcs11IssuingKeyLabel: String?
+    @Option(help: "Label of the OCSP responder key in the token (env BIZDIRECT_PKCS11_OCSP_KEY_LABEL; default bizdirect-ocsp-responder).") var pkcs11OcspKeyLabel: String?
 
     /// The resolved, validated configuration.
     func resolve(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> BizDirectConfiguration {
@@ -70,6 +76,26 @@ struct Settings: ParsableArguments {
         c.tlsCertificatePath = try pick(tlsCertificate, "BIZDIRECT_TLS_CERTIFICATE", { $0 })
         c.tlsKeyPath = try pick(tlsKey, "BIZDIRECT_TLS_KEY", { $0 })
         c.keyPassphrase = environment["BIZDIRECT_KEY_PASSPHRASE"]
+        c.ocspResponderLifetime = try pick(ocspResponderLifetime, "BIZDIRECT_OCSP_RESPONDER_LIFETIME", { Double($0) }) ?? c.ocspResponderLifetime
+        if let module = try pick(pkcs11Module, "BIZDIRECT_PKCS11_MODULE", { $0 }) {
+            guard let token = try pick(pkcs11Token, "BIZDIRECT_PKCS11_TOKEN", { $0 }) else {
+                throw ValidationError("Setting pkcs11-token is not valid: give the token label with the PKCS#11 module.")
+            }
+            var pin = environment["BIZDIRECT_PKCS11_PIN"]
+            if let pinFile = try pick(pkcs11PinFile, "BIZDIRECT_PKCS11_PIN_FILE", { $0 }) {
+                guard let text = try? String(contentsOfFile: pinFile, encoding: .utf8) else {
+                    throw ValidationError("Setting pkcs11-pin-file is not valid: \(pinFile) cannot be read.")
+                }
+                pin = text.trimmingCharacters(in: .newlines)
+            }
+            guard let pin, !pin.isEmpty else {
+                throw ValidationError("Setting pkcs11-pin-file is not valid: give the token PIN in BIZDIRECT_PKCS11_PIN or a file (--pkcs11-pin-file).")
+            }
+            var settings = PKCS11Settings(modulePath: module, tokenLabel: token, pin: pin)
+            settings.issuingKeyLabel = try pick(pkcs11IssuingKeyLabel, "BIZDIRECT_PKCS11_ISSUING_KEY_LABEL", { $0 }) ?? settings.issuingKeyLabel
+            settings.ocspKeyLabel = try pick(pkcs11OcspKeyLabel, "BIZDIRECT_PKCS11_OCSP_KEY_LABEL", { $0 }) ?? settings.ocspKeyLabel
+            c.pkcs11 = settings
+        }
         do { try c.validate() } catch { throw ValidationError(error.detail) }
         return c
     }

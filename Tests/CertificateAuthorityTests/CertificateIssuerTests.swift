@@ -12,8 +12,8 @@ import X509
 struct CertificateIssuerTests {
     static func makeCA() throws -> (CAHierarchy, CertificateIssuer, TemporaryDirectory) {
         let directory = TemporaryDirectory()
-        let ca = try CAHierarchy.openOrCreate(directory: directory.url, hostNames: ["localhost"], bankName: "Test Shinkin Bank",
-                                              keyFile: KeyFile(passphrase: nil), now: Date())
+        let ca = try CAHierarchy.open(directory: directory.url.appendingPathComponent("ca"), tls: .embedded(hostNames: ["localhost"]), bankName: "Test Shinkin Bank",
+                                              keyFile: KeyFile(passphrase: nil), now: Date(), mayCreate: true)
         let profile = IssuanceProfile(publicationBaseURL: "http://localhost:8080", bankName: "Test Shinkin Bank")
         return (ca, try CertificateIssuer(issuerCertificate: ca.issuing, signer: ca.issuingSigner, profile: profile, random: SystemRandom()), directory)
     }
