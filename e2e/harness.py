@@ -73,8 +73,8 @@ class Server:
             if self.process.poll() is not None:
                 raise RuntimeError("bizdirect exited early; see server.log")
             try:
-                if self.root_pem.exists():
-                    context = ssl.create_default_context(cafile=str(self.root_pem))
+                if self.tls_ca_pem.exists():
+                    context = ssl.create_default_context(cafile=str(self.tls_ca_pem))
                     urllib.request.urlopen(self.public_url + "/", context=context, timeout=2)
                     return
             except Exception as error:
@@ -84,7 +84,13 @@ class Server:
 
     @property
     def root_pem(self):
+        """The client-certificate root (chains of client certificates, OCSP, CRL)."""
         return self.data / "ca" / "root-ca.cert.pem"
+
+    @property
+    def tls_ca_pem(self):
+        """The name-constrained TLS CA the help page asks customers to trust for HTTPS."""
+        return self.data / "ca" / "tls-ca.cert.pem"
 
     def cli(self, *args, env=None):
         """Runs a bizdirect command against this data folder."""
@@ -116,8 +122,10 @@ class Identity:
         self.nssdb = self.home / ".pki" / "nssdb"
         self.nssdb.mkdir(parents=True)
         subprocess.run(["certutil", "-N", "-d", f"sql:{self.nssdb}", "--empty-password"], check=True)
-        subprocess.run(["certutil", "-A", "-d", f"sql:{self.nssdb}", "-n", "BizDirect Root CA", "-t", "C,,",
-                        "-i", str(server.root_pem)], check=True)
+        # Only the TLS CA is trusted, as the help page tells customers; the client-certificate
+        # root is never imported as a trust anchor.
+        subprocess.run(["certutil", "-A", "-d", f"sql:{self.nssdb}", "-n", "BizDirect TLS CA", "-t", "C,,",
+                        "-i", str(server.tls_ca_pem)], check=True)
 
     def import_pkcs12(self, path, password):
         subprocess.run(["pk12util", "-i", str(path), "-d", f"sql:{self.nssdb}", "-W", password], check=True,

@@ -62,11 +62,11 @@ public enum CACeremony {
     public static func installIssuing(caDirectory: URL, certificatePEM: String, keyFile: KeyFile, keys: CAKeys,
                                       allowRollover: Bool) throws(BizDirectError) -> Installed {
         guard let certificate = try? Certificate(pemEncoded: certificatePEM) else {
-            throw .malformed("ca.certificateInvalid", "The issuing-CA certificate is not a PEM certificate.")
+            throw .internal("ca.certificateInvalid", "The issuing-CA certificate is not a PEM certificate.")
         }
         let root = try CAHierarchy.readCertificate(caDirectory.appendingPathComponent("root-ca.cert.pem"))
         guard certificate.issuer == root.subject, root.publicKey.isValidSignature(certificate.signature, for: certificate) else {
-            throw .forbidden("ca.chainBroken", "The issuing-CA certificate was not signed by this installation's root (root-ca.cert.pem).")
+            throw .internal("ca.chainBroken", "The issuing-CA certificate was not signed by this installation's root (root-ca.cert.pem).")
         }
         let (current, currentKey) = try IdentityFile.read(caDirectory, "issuing-ca", keyFile: keyFile)
         let pending = caDirectory.appendingPathComponent(pendingIssuingKey)
@@ -80,11 +80,11 @@ public enum CACeremony {
                   let waiting = try? SoftwareSigner(pkcs8DER: keyFile.readKey(at: pending)), waiting.publicKey == certificate.publicKey {
             key = waiting
         } else {
-            throw .forbidden("ca.keyMismatch", "The issuing-CA certificate certifies neither the current key nor the key waiting from `bizdirect ca request-issuing`.")
+            throw .internal("ca.keyMismatch", "The issuing-CA certificate certifies neither the current key nor the key waiting from `bizdirect ca request-issuing`.")
         }
         let rollover = certificate.publicKey != current.publicKey
         guard !rollover || allowRollover else {
-            throw .conflict("ca.rolloverRefused", "This certificate is for a new issuing key: every certificate issued so far would stop verifying, and every customer would have to acquire again. Run again with --rollover when that is the plan (see docs/OPERATIONS.md, \"Compromise of the issuing key\").")
+            throw .internal("ca.rolloverRefused", "This certificate is for a new issuing key: every certificate issued so far would stop verifying, and every customer would have to acquire again. Run again with --rollover when that is the plan (see docs/OPERATIONS.md, \"Compromise of the issuing key\").")
         }
         try IdentityFile.write(certificate, key: key, caDirectory, "issuing-ca", keyFile: keyFile)
         unlink(pending.path)
@@ -95,10 +95,10 @@ public enum CACeremony {
     /// read back and checked, then removed from `source`.
     public static func moveRoot(from source: URL, to destination: URL, keyFile: KeyFile) throws(BizDirectError) {
         guard IdentityFile.exists(source, RootCA.name) else {
-            throw .notFound("ca.rootMissing", "\(source.path) holds no root CA to move.")
+            throw .internal("ca.rootMissing", "\(source.path) holds no root CA to move.")
         }
         guard !IdentityFile.exists(destination, RootCA.name) else {
-            throw .conflict("ca.rootExists", "\(destination.path) already holds a root CA; it is never overwritten.")
+            throw .internal("ca.rootExists", "\(destination.path) already holds a root CA; it is never overwritten.")
         }
         do {
             try FileManager.default.createDirectory(at: destination, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])

@@ -26,7 +26,7 @@ public struct RootCA: Sendable {
     public static func create(in directory: URL, bankName: String, keyFile: KeyFile, now: Date,
                               signer tokenSigner: (any Signer)? = nil) throws(BizDirectError) -> RootCA {
         guard !IdentityFile.exists(directory, name) else {
-            throw .conflict("ca.rootExists", "\(directory.path) already holds a root CA; it is never replaced.")
+            throw .internal("ca.rootExists", "\(directory.path) already holds a root CA; it is never replaced.")
         }
         let softwareKey = tokenSigner == nil ? SoftwareSigner(generating: .p384) : nil
         guard let signer: any Signer = tokenSigner ?? softwareKey else { throw .internal("ca.keyMissing", "No key for the root CA.") }
@@ -65,7 +65,7 @@ public struct RootCA: Sendable {
         let text = String(decoding: request, as: UTF8.self)
         let der = PEMText.decode(text, label: "CERTIFICATE REQUEST") ?? request
         guard let csr = try? CertificateSigningRequest(derEncoded: der), csr.publicKey.isValidSignature(csr.signature, for: csr) else {
-            throw .malformed("ca.requestInvalid", "The issuing-CA request is not a PKCS#10 request signed by its own key.")
+            throw .internal("ca.requestInvalid", "The issuing-CA request is not a PKCS#10 request signed by its own key.")
         }
         return try certifyIssuingCA(publicKey: csr.publicKey, subject: csr.subject, now: now, lifetime: lifetime)
     }
@@ -143,18 +143,17 @@ enum TLSAuthority {
         }
     }
 
-    /// Permitted subtrees for exactly `hostNames` (a DNS name also permits its subdomains). With
-    /// no IP address among them every IP address is excluded, so the CA cannot sign one.
+    /// Permitted DNS subtrees for exactly the DNS names among `hostNames` (each also permits its
+    /// subdomains). With no IP address among them, every IPv4 and IPv6 address is excluded, so
+    /// the CA cannot sign for any address. With an IP address among them (the development
+    /// default 127.0.0.1 and ::1) the CA carries no IP constraint at all: BoringSSL, the TLS stack
+    /// of SwiftNIO and many others, refuses every chain whose CA has an IP-address constraint and
+    /// whose leaf has an IP-address name (`nc_match_single` answers "unsupported constraint type"),
+    /// so such a CA is constrained by DNS name only. Production names DNS hosts only.
     static func constraints(_ hostNames: [String]) -> NameConstraints {
-        var permitted: [GeneralName] = [], excluded: [GeneralName] = []
-        for host in hostNames {
-            if let ip = IPAddressBytes.parse(host) {
-                permitted.append(.ipAddress(ASN1OctetString(contentBytes: (ip + Array(repeating: 0xff, count: ip.count))[...])))
-            } else {
-                permitted.append(.dnsName(host))
-            }
-        }
-        if !permitted.contains(where: { if case .ipAddress = $0 { true } else { false } }) {
+        let permitted: [GeneralName] = hostNames.filter { IPAddressBytes.parse($0) == nil }.map { .dnsName($0) }
+        var excluded: [GeneralName] = []
+        if !hostNames.contains(where: { IPAddressBytes.parse($0) != nil }) {
             excluded = [.ipAddress(ASN1OctetString(contentBytes: Array(repeating: 0, count: 8)[...])),
                         .ipAddress(ASN1OctetString(contentBytes: Array(repeating: 0, count: 32)[...]))]
         }
@@ -168,12 +167,9 @@ enum TLSAuthority {
     static func outside(_ ca: Certificate, hostNames: [String]) -> [String] {
         guard let nameConstraints = try? ca.extensions.nameConstraints else { return hostNames }
         return hostNames.filter { host in
-            if let ip = IPAddressBytes.parse(host) {
-                return !nameConstraints.permittedSubtrees.contains { name in
-                    guard case .ipAddress(let range) = name, range.bytes.count == ip.count * 2 else { return false }
-                    let bytes = Array(range.bytes)
-                    return (0..<ip.count).allSatisfy { ip[$0] & bytes[ip.count + $0] == bytes[$0] }
-                }
+            if IPAddressBytes.parse(host) != nil {
+                // An address is inside unless the CA excludes addresses (made for DNS names only).
+                return !nameConstraints.excludedSubtrees.isEmpty
             }
             let lower = host.lowercased()
             return !nameConstraints.permittedDNSDomains.contains { domain in

@@ -46,6 +46,41 @@ struct PublicationConformanceTests {
         #expect(result.output.contains("OK"))
     }
 
+    @Test("openssl refuses a server certificate made with the issuing CA's key (EKU in the CA), and one the TLS CA signs for another site (name constraints)",
+          .enabled(if: ExternalTool.available("openssl"), "needs openssl (CI installs it)"))
+    func opensslConstraints() async throws {
+        let openssl = try #require(ExternalTool.find("openssl"))
+        let f = try await Self.fixture(hostNames: ["bizdirect.example.jp"]); defer { f.directory.remove(); Task { await f.server.stop() } }
+        let ca = f.server.caDirectory
+        // What an intruder holding the online issuing key could make: a server certificate for any site.
+        func forge(_ name: String, host: String, caPEM: URL) async throws -> String {
+            let key = f.path("\(name).key"), request = f.path("\(name).csr"), extensions = f.path("\(name).ext"), out = f.path("\(name).pem")
+            try Data("basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:\(host)\n".utf8)
+                .write(to: URL(fileURLWithPath: extensions))
+            _ = try await ExternalTool.run(openssl, ["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                                                    "-keyout", key, "-subj", "/CN=\(host)", "-out", request])
+            let signed = try await ExternalTool.run(openssl, ["x509", "-req", "-in", request, "-CA", caPEM.path, "-CAkey", caPEM.path,
+                                                             "-set_serial", "4242", "-days", "30", "-extfile", extensions, "-out", out])
+            #expect(signed.status == 0, "\(signed.output)")
+            return out
+        }
+        let forged = try await forge("forged", host: "www.google.com", caPEM: ca.appendingPathComponent("issuing-ca.pem"))
+        let refused = try await ExternalTool.run(openssl, ["verify", "-purpose", "sslserver", "-CAfile", f.path("root.pem"),
+                                                           "-untrusted", f.path("issuing.pem"), forged])
+        #expect(refused.status != 0 && refused.output.contains("unsuitable certificate purpose"), "\(refused.output)")
+        // The TLS server certificate verifies for its name; one the TLS CA signs for another name does not.
+        let tlsCA = ca.appendingPathComponent("tls-ca.cert.pem").path
+        let server = try await ExternalTool.run(openssl, ["verify", "-purpose", "sslserver", "-verify_hostname", "bizdirect.example.jp",
+                                                          "-CAfile", tlsCA, ca.appendingPathComponent("tls-server.cert.pem").path])
+        #expect(server.status == 0, "\(server.output)")
+        let outside = try await forge("outside", host: "www.google.com", caPEM: ca.appendingPathComponent("tls-ca.pem"))
+        let constrained = try await ExternalTool.run(openssl, ["verify", "-purpose", "sslserver", "-CAfile", tlsCA, outside])
+        #expect(constrained.status != 0 && constrained.output.contains("permitted subtree violation"), "\(constrained.output)")
+        // The TLS CA is no anchor for client certificates.
+        let client = try await ExternalTool.run(openssl, ["verify", "-purpose", "sslclient", "-CAfile", tlsCA, f.path("good.pem")])
+        #expect(client.status != 0, "\(client.output)")
+    }
+
     @Test("openssl accepts the CRL's signature and reports the revoked certificate as revoked",
           .enabled(if: ExternalTool.available("openssl"), "needs openssl (CI installs it)"))
     func opensslCRL() async throws {
@@ -89,7 +124,7 @@ struct PublicationConformanceTests {
         let f = try await Self.fixture(hostNames: ["bizdirect.example.jp", "127.0.0.1"])
         defer { f.directory.remove(); Task { await f.server.stop() } }
         let ca = f.server.caDirectory.path
-        for name in ["root-ca", "issuing-ca", "ocsp-responder", "tls-server"] {
+        for name in ["root-ca", "issuing-ca", "ocsp-responder", "tls-ca", "tls-server"] {
             let result = try await ExternalTool.run(lintCert, ["lint", "-s", "ERROR", "\(ca)/\(name).cert.pem"])
             #expect(result.status == 0 && result.output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(name): \(result.output)")
         }

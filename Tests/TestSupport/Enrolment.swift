@@ -90,11 +90,14 @@ struct HolderModelView {
 }
 
 extension LiveServer {
-    /// The root CA, PEM.
+    /// The client-certificate root CA, PEM.
     public var rootPEM: String { ra.tlsMaterial.rootCAPEM }
 
-    /// A browser presenting `credential` (or no certificate).
+    /// The TLS CA the server's certificate chains to: what a customer's browser trusts.
+    public var tlsCAPEM: String { ra.tlsMaterial.tlsCAPEM ?? "" }
+
+    /// A browser trusting the TLS CA (never the client root), presenting `credential` (or no certificate).
     public func browser(_ credential: Credential? = nil) throws -> TestBrowser {
-        try TestBrowser(rootPEM: rootPEM, certificatePEM: credential?.certificatePEM, keyPEM: credential?.keyPEM)
+        try TestBrowser(rootPEM: tlsCAPEM, certificatePEM: credential?.certificatePEM, keyPEM: credential?.keyPEM)
     }
 }

@@ -46,7 +46,7 @@ struct LogonSiteTests {
         let revoked = try await server.ra.enrolStaff(name: "Revoked")
         try await server.ra.certificates.revoke(serial: revoked.serial, reason: .superseded, actor: "test")
         let (foreignCertificate, foreignKey) = try CertificateFixtures.foreignCertificate()
-        let foreign = try TestBrowser(rootPEM: server.rootPEM, certificatePEM: try foreignCertificate.serializeAsPEM().pemString,
+        let foreign = try TestBrowser(rootPEM: server.tlsCAPEM, certificatePEM: try foreignCertificate.serializeAsPEM().pemString,
                                       keyPEM: foreignKey.pemRepresentation)
         let none = try server.browser()
         let revokedBrowser = try server.browser(revoked)

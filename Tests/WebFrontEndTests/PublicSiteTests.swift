@@ -65,6 +65,13 @@ struct PublicSiteTests {
         #expect(pem.body == server.rootPEM)
         let der = try await browser.get(server.publicationURL + "/ca/issuing-ca.der")
         #expect(der.status == 200 && der.headers["Content-Type"].first == "application/pkix-cert")
+        let tlsCA = try await browser.get(server.publicationURL + "/ca/tls-ca.pem")
+        #expect(tlsCA.status == 200 && tlsCA.body == server.tlsCAPEM && !server.tlsCAPEM.isEmpty)
+        // The help page asks customers to trust the TLS CA, by its fingerprint, never the client root.
+        let help = try await browser.get(server.publicURL + "/help")
+        let fingerprint = try #require(server.ra.tlsMaterial.tlsCAFingerprint)
+        #expect(help.body.contains(fingerprint) && help.body.contains("/ca/tls-ca.der"))
+        #expect(!help.body.contains(server.ra.tlsMaterial.rootFingerprint) && !help.body.contains("/ca/root-ca.der"))
         await browser.close()
     }
 

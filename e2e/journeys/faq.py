@@ -101,7 +101,7 @@ def run(playwright, server, workdir):
     subprocess.run(["openssl", "pkcs12", "-in", str(old_p12), "-clcerts", "-nokeys", "-passin", "pass:old-p12-pass", "-out", str(old_pem)], check=True)
     old_key = workdir / "old.key"
     subprocess.run(["openssl", "pkcs12", "-in", str(old_p12), "-nocerts", "-nodes", "-passin", "pass:old-p12-pass", "-out", str(old_key)], check=True)
-    refused = subprocess.run(["curl", "-s", "--cacert", str(server.root_pem), "--cert", str(old_pem), "--key", str(old_key),
+    refused = subprocess.run(["curl", "-s", "--cacert", str(server.tls_ca_pem), "--cert", str(old_pem), "--key", str(old_key),
                               "-H", "Accept-Language: en", server.logon_url + "/logon?as=user"], capture_output=True, text=True).stdout
     assert 'data-problem="revoked"' in refused, refused[:2000]
     issuing = server.data / "ca" / "issuing-ca.cert.pem"
