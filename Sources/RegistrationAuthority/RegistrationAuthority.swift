@@ -127,6 +127,7 @@ public final class RegistrationAuthority: Sendable {
                                          chain: [CAHierarchy.der(hierarchy.issuing), CAHierarchy.der(hierarchy.root)], clock: clock,
                                          failureLimit: configuration.lockoutLimit, perAccountPerMinute: configuration.attemptsPerAccountPerMinute)
         tlsMaterial = try Self.tlsMaterial(hierarchy, configuration: configuration)
+        caSummary = Self.summary(hierarchy, configuration: configuration)
     }
 
     private static func tlsMaterial(_ hierarchy: CAHierarchy, configuration: BizDirectConfiguration) throws -> TLSMaterial {
@@ -145,6 +146,29 @@ public final class RegistrationAuthority: Sendable {
                            tlsCAPEM: try hierarchy.tlsCA.map { ca throws(BizDirectError) in try CAHierarchy.pem(ca) },
                            tlsCADER: hierarchy.tlsCA.map(CAHierarchy.der), tlsCAFingerprint: hierarchy.tlsCAFingerprint,
                            caCreated: hierarchy.created, rootKeyOnHost: hierarchy.rootKeyOnHost?.path)
+    }
+
+    /// The CA in use, for `bizdirect ca show`: each certificate's fingerprint and expiry, and
+    /// where its key is (a file, the token, or off this host).
+    public let caSummary: [String]
+
+    private static func summary(_ hierarchy: CAHierarchy, configuration: BizDirectConfiguration) -> [String] {
+        let date = { (d: Date) in JapanTime.text(d, .stamp) + " JST" }
+        let keys = configuration.pkcs11.map { "PKCS#11 token \"\($0.tokenLabel)\"" } ?? "the CA folder (\(configuration.keyPassphrase == nil ? "unencrypted" : "encrypted under the key passphrase"))"
+        var lines = [
+            "CA folder:          \(hierarchy.directory.path)",
+            "Root CA:            \(hierarchy.rootFingerprint)  expires \(date(hierarchy.root.notValidAfter))",
+            "  key:              \(hierarchy.rootKeyOnHost.map { "ON THIS HOST in \($0.path): move it off with `bizdirect ca move-root`" } ?? "not on this host")",
+            "Issuing CA:         \(hierarchy.issuingFingerprint)  expires \(date(hierarchy.issuing.notValidAfter))",
+            "  key:              \(keys)",
+            "OCSP responder:     expires \(date(hierarchy.ocspResponder.certificate.notValidAfter)), renewed from \(date(hierarchy.ocspResponder.renewalDue))",
+        ]
+        if let tls = hierarchy.tlsCA, let fingerprint = hierarchy.tlsCAFingerprint {
+            lines.append("TLS CA:             \(fingerprint)  expires \(date(tls.notValidAfter))")
+        } else {
+            lines.append("TLS:                external certificate (\(configuration.tlsCertificatePath ?? "-"))")
+        }
+        return lines
     }
 
     /// Verifies the audit chain, and that it still holds each anchor written down earlier.

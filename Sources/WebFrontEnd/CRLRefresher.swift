@@ -40,3 +40,23 @@ extension Service {
         }
     }
 }
+
+/// Renews the OCSP responder certificate while the server runs, once a third of its short life
+/// is left (`CertificateService.renewOCSPResponderIfDue`), so that a server that runs for months
+/// never answers with an expired responder.
+struct OCSPResponderRenewer: Service {
+    let ra: RegistrationAuthority
+    let logger: Logger
+
+    /// How often to look: 1/720 of the responder's lifetime (an hour for the default 30 days),
+    /// between 1 second and 1 hour.
+    var interval: Duration {
+        .seconds(min(max(ra.configuration.ocspResponderLifetime / 720, 1), 3600))
+    }
+
+    func run() async throws {
+        await Self.repeatUntilShutdown(every: interval, logger: logger, failure: "OCSP responder renewal failed") {
+            _ = try await ra.certificates.renewOCSPResponderIfDue()
+        }
+    }
+}

@@ -68,6 +68,7 @@ public struct WebServer: Sendable {
             application(logonRouter, port: config.logonPort, server: try .tls(.http1(configuration: limits.http1), configuration: logonTLS()), .logonSite),
             application(publicationRouter, port: config.httpPort, server: .http1(configuration: limits.http1), .publication),
             CRLRefresher(ra: ra, logger: logger),
+            OCSPResponderRenewer(ra: ra, logger: logger),
             SessionPurger(ra: ra, logger: logger),
         ]
     }

@@ -112,6 +112,34 @@ struct CertificateServiceTests {
         #expect(number == first + 1, "a new CRL was published with nobody asking for it")
     }
 
+    @Test("the server renews its OCSP responder certificate by itself before it expires, and answers with the new one")
+    func ocspResponderRenewedWhileServing() async throws {
+        let server = try await LiveServer.start { $0.ocspResponderLifetime = 3600 }     // the renewer looks every 5 s
+        defer { Task { await server.stop() } }
+        let file = server.caDirectory.appendingPathComponent("ocsp-responder.cert.pem")
+        let first = try String(contentsOf: file, encoding: .utf8)
+        let credential = try await server.ra.enrolStaff()
+        let request = try OCSPRequests.make(serialHex: credential.serial, issuerDER: server.ra.tlsMaterial.issuingCADER)
+        let before = await server.ra.certificates.respondOCSP(request)
+        #expect(Self.contains(before, try CertificateFixtures.derOfPEM(first)))
+        server.clock.advance(by: 2500)     // past two thirds of its life
+        var renewed = first
+        for _ in 0..<80 where renewed == first {        // bounded: at most 20 s
+            try await Task.sleep(for: .milliseconds(250))
+            renewed = try String(contentsOf: file, encoding: .utf8)
+        }
+        #expect(renewed != first, "the responder certificate was renewed with nobody restarting the server")
+        let after = await server.ra.certificates.respondOCSP(request)
+        #expect(Self.contains(after, try CertificateFixtures.derOfPEM(renewed)), "responses carry the renewed responder certificate")
+        let events = try await server.ra.store.recentAuditEvents(limit: 50).filter { $0.action == "ca.ocspResponderRenew" }
+        #expect(events.count == 1, "one renewal, one audit event")
+    }
+
+    static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard !needle.isEmpty, haystack.count >= needle.count else { return false }
+        return (0...(haystack.count - needle.count)).contains { haystack[$0..<($0 + needle.count)].elementsEqual(needle) }
+    }
+
     @Test("a new CRL with the next number is made after each revocation")
     func crlAfterRevocation() async throws {
         let server = try await LiveServer.start()

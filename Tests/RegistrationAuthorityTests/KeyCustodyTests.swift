@@ -158,16 +158,12 @@ struct KeyCustodyTests {
         #expect(await Self.refusal(Self.configuration(directory, databaseURL: try await TestDatabase.url(in: directory.url), pkcs11: settings)) == nil)
     }
 
-    @Test("a wrong token PIN, a missing key label or a missing module stops start-up with a message that says which",
+    @Test("a missing key label, token or module stops start-up with a message that says which",
           .enabled(if: SoftHSM.available, "needs softhsm2 and opensc (CI installs them)"))
     func tokenRefusals() async throws {
         let settings = try await SoftHSM.settings()
         let directory = TemporaryDirectory(); defer { directory.remove() }
         let databaseURL = try await TestDatabase.url(in: directory.url)
-        var wrongPIN = settings
-        wrongPIN.pin = "0000-wrong"
-        let pinRefusal = try #require(await Self.refusal(Self.configuration(directory, databaseURL: databaseURL, pkcs11: wrongPIN)))
-        #expect(pinRefusal.reason == "pkcs11.pinIncorrect" && pinRefusal.detail.contains("is wrong") && !pinRefusal.detail.contains("0000-wrong"))
         var missingKey = settings
         missingKey.issuingKeyLabel = "no-such-key"
         let keyRefusal = try #require(await Self.refusal(Self.configuration(directory, databaseURL: databaseURL, pkcs11: missingKey)))
@@ -180,6 +176,33 @@ struct KeyCustodyTests {
         #expect(await Self.refusal(Self.configuration(directory, databaseURL: databaseURL, pkcs11: missingModule))?.reason == "pkcs11.module")
         // Nothing was made by the refused starts.
         #expect(!FileManager.default.fileExists(atPath: directory.url.appendingPathComponent("ca/issuing-ca.pem").path))
+    }
+
+    @Test("bizdirect serve with a wrong token PIN ends at start-up with one line that says so, and never prints the PIN",
+          .enabled(if: SoftHSM.available && ServerProcess.available, "needs softhsm2, opensc and the bizdirect executable"))
+    func wrongPINAtStart() async throws {
+        // In its own process: a PKCS#11 module is logged in once per process, and SoftHSM answers
+        // "already logged in" to any PIN once another test of this process has logged in.
+        let settings = try await SoftHSM.settings()
+        let directory = TemporaryDirectory(); defer { directory.remove() }
+        let databaseURL = try await TestDatabase.url(in: directory.url)
+        var environment = SoftHSM.environment
+        environment["BIZDIRECT_PKCS11_PIN"] = "0000-wrong"
+        let result = try await ServerProcess.startExpectingRefusal(
+            directory: directory.url, databaseURL: databaseURL,
+            extra: ["--pkcs11-module", settings.modulePath, "--pkcs11-token", settings.tokenLabel], environment: environment)
+        #expect(result.status != 0)
+        #expect(result.output.contains("The PIN for the PKCS#11 token \"\(settings.tokenLabel)\" is wrong"), "\(result.output)")
+        #expect(!result.output.contains("0000-wrong"))
+        #expect(!FileManager.default.fileExists(atPath: directory.url.appendingPathComponent("ca/issuing-ca.pem").path))
+        // The right PIN from a file starts it.
+        let pinFile = directory.url.appendingPathComponent("pin")
+        try Data((settings.pin + "\n").utf8).write(to: pinFile)
+        let server = try await ServerProcess.start(directory: directory.url, databaseURL: databaseURL,
+                                                   extra: ["--pkcs11-module", settings.modulePath, "--pkcs11-token", settings.tokenLabel,
+                                                           "--pkcs11-pin-file", pinFile.path], environment: SoftHSM.environment)
+        await server.stop(signal: SIGTERM)
+        #expect(try !String(contentsOf: directory.url.appendingPathComponent("ca/issuing-ca.pem"), encoding: .utf8).contains("PRIVATE KEY"))
     }
 
     @Test("the root ceremony with the root key in the token: a P-384 root signs an issuing-CA request that openssl accepts",

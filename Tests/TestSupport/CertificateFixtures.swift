@@ -1,3 +1,4 @@
+import BizDirectCore
 import CertificateAuthority
 import Crypto
 import CryptoExtras
@@ -58,6 +59,16 @@ public enum CertificateFixtures {
     }
 
     /// PEM of DER certificate bytes.
+    /// The DER of the first certificate in PEM `text`.
+    public static func derOfPEM(_ text: String) throws -> [UInt8] {
+        guard let body = text.components(separatedBy: "-----BEGIN CERTIFICATE-----").dropFirst().first?
+                .components(separatedBy: "-----END CERTIFICATE-----").first,
+              let der = Data(base64Encoded: body.filter { !$0.isWhitespace }) else {
+            throw BizDirectError.malformed("test.pem", "no certificate in the PEM text")
+        }
+        return Array(der)
+    }
+
     public static func pem(certificateDER: [UInt8]) -> String {
         PEMText.encode(certificateDER, label: "CERTIFICATE")
     }

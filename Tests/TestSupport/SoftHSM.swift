@@ -28,8 +28,13 @@ public enum SoftHSM {
         try await preparation.value
     }
 
+    /// The token's folder (one per test process).
+    static let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bizdirect-softhsm-\(getpid())")
+
+    /// The environment a `bizdirect` child process needs to see the same token.
+    public static var environment: [String: String] { ["SOFTHSM2_CONF": folder.appendingPathComponent("softhsm2.conf").path] }
+
     private static func make() async throws -> PKCS11Settings {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bizdirect-softhsm-\(getpid())")
         try FileManager.default.createDirectory(at: folder.appendingPathComponent("tokens"), withIntermediateDirectories: true)
         let conf = folder.appendingPathComponent("softhsm2.conf")
         try Data("directories.tokendir = \(folder.appendingPathComponent("tokens").path)\nobjectstore.backend = file\nlog.level = ERROR\n".utf8).write(to: conf)
