@@ -23,6 +23,11 @@ public enum CACeremony {
     /// for the root ceremony. Run again, it reuses the waiting key.
     public static func requestIssuing(caDirectory: URL, bankName: String, generation: Int, keyFile: KeyFile,
                                       keys: CAKeys) throws(BizDirectError) -> String {
+        do {
+            try FileManager.default.createDirectory(at: caDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw .internal("ca.writeFailed", "The CA folder \(caDirectory.path) could not be made.")
+        }
         let signer: any Signer
         if let store = keys.store {
             signer = try store.signer(label: keys.issuingLabel)
@@ -57,6 +62,7 @@ public enum CACeremony {
 
     /// Installs a new issuing-CA certificate: it must be signed by the root in the CA folder and
     /// certify the waiting key (`requestIssuing`), the token's key, or the current key (a renewal).
+    /// With no issuing CA yet (a production installation's first), it is simply installed.
     /// A new key replaces the old only with `allowRollover`. The certificate and key are written as
     /// one file; the OCSP responder, signed by the old certificate, is re-made at the next start.
     public static func installIssuing(caDirectory: URL, certificatePEM: String, keyFile: KeyFile, keys: CAKeys,
@@ -68,7 +74,9 @@ public enum CACeremony {
         guard certificate.issuer == root.subject, root.publicKey.isValidSignature(certificate.signature, for: certificate) else {
             throw .internal("ca.chainBroken", "The issuing-CA certificate was not signed by this installation's root (root-ca.cert.pem).")
         }
-        let (current, currentKey) = try IdentityFile.read(caDirectory, "issuing-ca", keyFile: keyFile)
+        // The first issuing CA of a production installation has nothing to replace.
+        let existing = IdentityFile.exists(caDirectory, "issuing-ca") ? try IdentityFile.read(caDirectory, "issuing-ca", keyFile: keyFile) : nil
+        let currentKey = existing?.1
         let pending = caDirectory.appendingPathComponent(pendingIssuingKey)
         var key: SoftwareSigner?
         if keys.store != nil {
@@ -82,7 +90,7 @@ public enum CACeremony {
         } else {
             throw .internal("ca.keyMismatch", "The issuing-CA certificate certifies neither the current key nor the key waiting from `bizdirect ca request-issuing`.")
         }
-        let rollover = certificate.publicKey != current.publicKey
+        let rollover = existing.map { certificate.publicKey != $0.0.publicKey } ?? false
         guard !rollover || allowRollover else {
             throw .internal("ca.rolloverRefused", "This certificate is for a new issuing key: every certificate issued so far would stop verifying, and every customer would have to acquire again. Run again with --rollover when that is the plan (see docs/OPERATIONS.md, \"Compromise of the issuing key\").")
         }

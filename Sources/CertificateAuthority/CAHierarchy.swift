@@ -53,10 +53,12 @@ public struct CAHierarchy: Sendable {
     }
 
     /// Opens the CA in `directory`. When it holds no CA at all and `mayCreate`, makes one: a root
-    /// in `offlineRootDirectory` (the one-command start), the issuing CA, the TLS CA.
+    /// in `offlineRootDirectory` (the one-command start), the issuing CA, the TLS CA. A missing TLS
+    /// CA alone is made when `mayCreateTLSCA` (default: `mayCreate`), e.g. after the production
+    /// ceremony installed the first issuing CA.
     public static func open(directory: URL, tls: TLS, bankName: String, keyFile: KeyFile, keys: CAKeys = .software,
                             ocspLifetime: TimeInterval = OCSPResponderKeeper.defaultLifetime, now: Date,
-                            mayCreate: Bool) throws(BizDirectError) -> CAHierarchy {
+                            mayCreate: Bool, mayCreateTLSCA: Bool? = nil) throws(BizDirectError) -> CAHierarchy {
         let required = ["root-ca.cert.pem", "issuing-ca.pem"]
         let present = required.filter { FileManager.default.fileExists(atPath: directory.appendingPathComponent($0).path) }
         let offlineRoot = offlineRootDirectory(caDirectory: directory)
@@ -80,7 +82,7 @@ public struct CAHierarchy: Sendable {
         var tlsCA: Certificate?, chain: [String] = [], tlsKey = ""
         if case .embedded(let hostNames) = tls {
             let (ca, caSigner) = try openTLSCA(directory, hostNames: hostNames, bankName: bankName, keyFile: keyFile, now: now,
-                                               mayCreate: mayCreate)
+                                               mayCreate: mayCreateTLSCA ?? mayCreate)
             let maker = LeafMaker(issuer: ca, signer: caSigner, bankName: bankName, now: now)
             let (server, serverKey) = try maker.ensure(directory, "tls-server", keyFile: keyFile, hostNames: hostNames, lifetime: LeafMaker.tlsLifetime)
             guard let software = serverKey as? SoftwareSigner else { throw .internal("ca.tlsKey", "The TLS server key must be a software key.") }

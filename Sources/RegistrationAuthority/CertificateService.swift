@@ -111,6 +111,25 @@ public struct CertificateService: Sendable {
         return changed
     }
 
+    /// Revokes for an operator (`bizdirect certificate revoke`), the reason given by its RFC 5280
+    /// name (keyCompromise, cessationOfOperation, …). Each serial is its own transaction, with
+    /// the CRL that lists it. Returns false when it was revoked already.
+    public func revoke(serial: String, reasonName: String, actor: String) async throws -> Bool {
+        guard let reason = RevocationReason.allCases.first(where: { "\($0)".caseInsensitiveCompare(reasonName) == .orderedSame }),
+              reason != .removeFromCRL, reason != .certificateHold else {
+            throw BizDirectError.malformed("certificate.reasonUnknown", "The revocation reason \(reasonName) is not one of: \(Self.reasonNames.joined(separator: ", ")).")
+        }
+        guard try await store.certificate(serial: serial.lowercased()) != nil else {
+            throw BizDirectError.notFound("certificate.unknown", "No certificate has the serial \(serial).")
+        }
+        return try await revoke(serial: serial.lowercased(), reason: reason, actor: actor)
+    }
+
+    /// The reasons an operator may give.
+    public static var reasonNames: [String] {
+        RevocationReason.allCases.filter { $0 != .removeFromCRL && $0 != .certificateHold }.map { "\($0)" }
+    }
+
     /// How long a revoked certificate stays on the CRL after its expiry.
     static let crlRetentionAfterExpiry: TimeInterval = 90 * 86_400
 

@@ -78,14 +78,20 @@ public final class RegistrationAuthority: Sendable {
         let database = try await StorageDatabase.open(url: configuration.effectiveDatabaseURL, logger: logger)
         do {
             let keyFile = KeyFile(passphrase: configuration.keyPassphrase)
-            let mayCreate = try await !database.store.isPopulated()
+            // Nothing is made that data in the database already depends on: the CA and the secrets
+            // only for a database without certificates, holders or a binding of them; the TLS CA
+            // (nothing stored depends on it) whenever none is bound yet.
+            let bindings = try await database.store.keyBindings()
+            let fresh = try await !database.store.holdsIssuedData()
+            func mayCreate(_ name: KeyBinding.Name) -> Bool { fresh && bindings[name.rawValue] == nil }
             let keys = try CAKeys(configuration: configuration)
             let hierarchy = try CAHierarchy.open(directory: configuration.caDirectory,
                                                  tls: configuration.tlsCertificatePath == nil ? .embedded(hostNames: configuration.hostNames) : .external,
                                                  bankName: configuration.bankName, keyFile: keyFile, keys: keys,
-                                                 ocspLifetime: configuration.ocspResponderLifetime, now: clock.now(), mayCreate: mayCreate)
-            let pepper = try SecretFile.pepper.loadOrCreate(configuration.caDirectory, keyFile: keyFile, mayCreate: mayCreate, random: random)
-            let cardKey = try SecretFile.cardKey.loadOrCreate(configuration.caDirectory, keyFile: keyFile, mayCreate: mayCreate, random: random)
+                                                 ocspLifetime: configuration.ocspResponderLifetime, now: clock.now(),
+                                                 mayCreate: mayCreate(.issuingCA), mayCreateTLSCA: bindings[KeyBinding.Name.tlsCA.rawValue] == nil)
+            let pepper = try SecretFile.pepper.loadOrCreate(configuration.caDirectory, keyFile: keyFile, mayCreate: mayCreate(.pepper), random: random)
+            let cardKey = try SecretFile.cardKey.loadOrCreate(configuration.caDirectory, keyFile: keyFile, mayCreate: mayCreate(.cardKey), random: random)
             try await KeyBinding.check(hierarchy: hierarchy, pepper: pepper, cardKey: cardKey, store: database.store, at: clock.now())
             return try RegistrationAuthority(configuration: configuration, hierarchy: hierarchy, pepper: pepper,
                                              vault: CardVault(key: SymmetricKey(data: cardKey)), database: database,

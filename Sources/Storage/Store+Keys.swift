@@ -33,10 +33,9 @@ extension Store {
                    uniquingKeysWith: { first, _ in first })
     }
 
-    /// Whether the database already holds anything a new CA or new secrets would orphan:
-    /// certificates, holders or key bindings.
-    public func isPopulated() async throws -> Bool {
-        if try await KeyBindingModel.query(on: database).count() > 0 { return true }
+    /// Whether the database already holds certificates or holders, which a new CA or new
+    /// secrets would orphan.
+    public func holdsIssuedData() async throws -> Bool {
         if try await CertificateModel.query(on: database).count() > 0 { return true }
         return try await HolderModel.query(on: database).count() > 0
     }

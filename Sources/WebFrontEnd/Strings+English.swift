@@ -138,6 +138,7 @@ extension Strings {
         "error.session.pinReset": "Your administrator set new PINs for you, so your session has ended. Log on again and set your own PINs.",
         "error.session.endedByAdministrator": "Your administrator ended your session. Please log on again.",
         "error.bankCode.format": "A bank code has four digits.",
+        "error.certificate.reasonUnknown": "This revocation reason is not known.",
         "error.certificate.unknown": "No certificate has this serial number.",
         "error.contract.idTaken": "This contract ID is already in use.",
         "error.contract.noAdministrator": "This contract has no administrator.",

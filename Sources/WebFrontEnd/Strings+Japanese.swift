@@ -138,6 +138,7 @@ extension Strings {
         "error.session.pinReset": "管理者が暗証番号を再設定したため、セッションを終了しました。ログオンし直して暗証番号を変更してください。",
         "error.session.endedByAdministrator": "管理者によりセッションが終了されました。ログオンし直してください。",
         "error.bankCode.format": "金融機関コードは4桁の数字です。",
+        "error.certificate.reasonUnknown": "この失効理由は使用できません。",
         "error.certificate.unknown": "このシリアル番号の電子証明書はありません。",
         "error.contract.idTaken": "この契約者IDはすでに使用されています。",
         "error.contract.noAdministrator": "この契約には管理者がいません。",

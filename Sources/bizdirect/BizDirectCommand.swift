@@ -12,7 +12,7 @@ struct BizDirectCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bizdirect",
         abstract: "Business Direct logon and certificate service.",
-        subcommands: [Serve.self, Init.self, Staff.self, Audit.self, CA.self],
+        subcommands: [Serve.self, Init.self, Staff.self, Audit.self, CA.self, CertificateCommand.self],
         defaultSubcommand: Serve.self)
 
     /// Runs the command. A refusal (`BizDirectError`) is one line naming its cause and reason key,

@@ -138,3 +138,28 @@ struct CA: AsyncParsableCommand {
         }
     }
 }
+
+/// `bizdirect certificate …`: the operator's revocation (a reported key compromise, say).
+struct CertificateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "certificate", abstract: "Revoke certificates.",
+                                                    subcommands: [Revoke.self])
+
+    /// Revokes each serial, each with the CRL that lists it in one transaction (audited).
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke certificates by serial; each revocation and the CRL that lists it commit together (audited).")
+        @OptionGroup var settings: Settings
+        @Option(help: "RFC 5280 reason: keyCompromise, caCompromise, affiliationChanged, superseded, cessationOfOperation, privilegeWithdrawn, …")
+        var reason: String = "unspecified"
+        @Argument(help: "Serial numbers (hex).") var serials: [String]
+
+        func run() async throws {
+            try await CompositionRoot.withRA(settings) { ra in
+                for serial in serials {
+                    let changed = try await ra.certificates.revoke(serial: serial, reasonName: reason, actor: CA.actor)
+                    print(changed ? "\(serial.lowercased()) revoked (\(reason))." : "\(serial.lowercased()) was already revoked.")
+                }
+            }
+        }
+    }
+}

@@ -88,7 +88,11 @@ struct KeyCustodyTests {
         let shared = TemporaryDirectory(), a = TemporaryDirectory(), b = TemporaryDirectory()
         defer { shared.remove(); a.remove(); b.remove() }
         let databaseURL = try await TestDatabase.url(in: shared.url)
-        // Migrate first, so that the race is the binding's and not the schema's.
+        // Each installation has its CA already (made against a database of its own), so that both
+        // reach the binding; and the shared database is migrated, so that the race is the binding's.
+        for own in [a, b] {
+            #expect(await Self.refusal(Self.configuration(own, databaseURL: "sqlite://" + own.url.appendingPathComponent("own.sqlite").path)) == nil)
+        }
         let migrated = try await StorageDatabase.open(url: databaseURL, logger: TestDatabase.logger)
         await migrated.shutdown()
         async let first = Self.refusal(Self.configuration(a, databaseURL: databaseURL))
