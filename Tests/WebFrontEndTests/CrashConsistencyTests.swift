@@ -58,4 +58,56 @@ struct CrashConsistencyTests {
         #expect(verification.count > 10, "the server wrote events before it was killed")
         #expect(verification.isIntact, "\(verification.problems)")
     }
+
+    @Test("kill -9 during revocations never leaves a revoked certificate off the stored CRL",
+          .enabled(if: ServerProcess.available, "needs the bizdirect executable (swift build)"))
+    func killDuringRevocations() async throws {
+        let directory = TemporaryDirectory("crash-revoke"); defer { directory.remove() }
+        var configuration = BizDirectConfiguration(dataDirectory: directory.url)
+        configuration.databaseURL = try await TestDatabase.url(in: directory.url)
+        configuration.scryptLogN = 10
+        let setup = try await RegistrationAuthority.open(configuration: configuration, logger: TestDatabase.logger)
+        let holder = try await setup.enrolStaff()
+        var serials: [String] = []
+        for _ in 0..<90 { serials.append(try await setup.issueCredential(holderID: holder.holderID).serial) }
+        await setup.shutdown()
+        let common = ["--data", directory.url.path, "--database-url", configuration.databaseURL ?? "", "--scrypt-log-n", "10"]
+        let executable = try #require(ServerProcess.executable)
+        // The test's own view of the database, kept open while the revoking process runs.
+        let observer = try await RegistrationAuthority.open(configuration: configuration, logger: TestDatabase.logger)
+        // Six rounds of an operator's bulk revocation (one transaction per certificate), each killed
+        // the moment its first revocation is seen committed: the moment a revocation committed
+        // apart from its CRL would be caught without one.
+        for round in 0..<6 {
+            let batch = Array(serials[(round * 15)..<(round * 15 + 15)])
+            let before = try await observer.store.revokedCertificates(notExpiredAt: .distantPast).count
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = ["certificate", "revoke", "--reason", "keyCompromise"] + batch + common
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            for _ in 0..<5_000 where process.isRunning {       // bounded: at most about 10 s
+                if try await observer.store.revokedCertificates(notExpiredAt: .distantPast).count > before { break }
+                try await Task.sleep(for: .milliseconds(1))
+            }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            await ExternalTool.waitForExit(process)
+
+            let revoked = try await observer.store.revokedCertificates(notExpiredAt: .distantPast).map(\.serial)
+            #expect(revoked.count > before, "round \(round): the process revoked something before it was killed")
+            let der = try #require(try await observer.store.currentCRL(), "round \(round): revocations committed without any CRL").der
+            let missing = revoked.filter { !Self.crl(Array(der), lists: $0) }
+            #expect(missing.isEmpty, "round \(round): revoked but not on the stored CRL: \(missing)")
+        }
+        let verification = try await observer.verifyAuditChain()
+        await observer.shutdown()
+        #expect(verification.isIntact, "\(verification.problems)")
+    }
+
+    static func crl(_ der: [UInt8], lists serial: String) -> Bool {
+        let digits = Array(serial)
+        let bytes = stride(from: 0, to: digits.count - 1, by: 2).compactMap { UInt8(String(digits[$0...$0 + 1]), radix: 16) }
+        return !bytes.isEmpty && der.count >= bytes.count && (0...(der.count - bytes.count)).contains { Array(der[$0..<($0 + bytes.count)]) == bytes }
+    }
 }
