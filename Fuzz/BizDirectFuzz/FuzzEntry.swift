@@ -17,7 +17,7 @@ import WebFrontEnd
 
 /// The decoders a harness can exercise.
 enum FuzzTarget: String, CaseIterable {
-    case ocsp, ocspGET = "ocsp-get", csr, certificate, form, json, http
+    case ocsp, ocspGET = "ocsp-get", csr, certificate, form, json, http, keyMaterial = "key-material"
 
     static var current: FuzzTarget {
         let name = ProcessInfo.processInfo.environment["BIZDIRECT_FUZZ_TARGET"] ?? ""
@@ -60,6 +60,8 @@ enum FuzzTarget: String, CaseIterable {
             _ = InputDecoders.renewalBodyDecodes(data)
         case .http:
             Self.requestParts(String(decoding: bytes, as: UTF8.self))
+        case .keyMaterial:
+            Self.keyMaterial(bytes)
         }
     }
 
@@ -71,6 +73,24 @@ enum FuzzTarget: String, CaseIterable {
         } catch {
             guard error.kind == .malformed, error.reason.hasPrefix("ocsp.") else { fatalError("OCSP refusal without a reason: \(error)") }
         }
+    }
+
+    /// What start-up and the ceremony read from a token or an operator's file: a CKA_EC_POINT
+    /// value, PEM armour of secrets, keys and requests, and an issuing-CA certificate.
+    static func keyMaterial(_ bytes: [UInt8]) {
+        if let decoded = PKCS11Token.publicKey(ecPoint: bytes) {
+            // An accepted point is a key on the curve its length names.
+            let expected = decoded.curve == .p256 ? 65 : 97
+            guard decoded.key.subjectPublicKeyInfoBytes.count > expected else { fatalError("EC point accepted as a short key") }
+        }
+        let text = String(decoding: bytes, as: UTF8.self)
+        for label in ["BIZDIRECT SECRET", "ENCRYPTED BIZDIRECT SECRET", "PRIVATE KEY", "ENCRYPTED PRIVATE KEY", "CERTIFICATE REQUEST"] {
+            if let der = PEMText.decode(text, label: label), label == "CERTIFICATE REQUEST" {
+                _ = try? CertificateSigningRequest(derEncoded: der)
+            }
+        }
+        _ = try? SoftwareSigner(pkcs8DER: bytes)
+        _ = try? Certificate(pemEncoded: text)
     }
 
     /// What the logon site does with a presented certificate before it asks the database.

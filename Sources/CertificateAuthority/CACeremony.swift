@@ -20,9 +20,16 @@ public enum CACeremony {
 
     /// Makes the key of a new issuing CA (in the token under `keys.issuingLabel`, or a software
     /// key kept in the CA folder as `issuing-ca.next.key`) and returns its PKCS#10 request (PEM)
-    /// for the root ceremony. Run again, it reuses the waiting key.
+    /// for the root ceremony. Run again, it reuses the waiting key. With `renewCurrent`, the
+    /// request is for the current key and name instead (a renewal of the same CA).
     public static func requestIssuing(caDirectory: URL, bankName: String, generation: Int, keyFile: KeyFile,
-                                      keys: CAKeys) throws(BizDirectError) -> String {
+                                      keys: CAKeys, renewCurrent: Bool = false) throws(BizDirectError) -> String {
+        if renewCurrent {
+            // A renewal: the current key signs a request for the current name.
+            let (current, key) = try IdentityFile.read(caDirectory, "issuing-ca", keyFile: keyFile)
+            let signer = try keys.signer(for: current, softwareKey: key, label: keys.issuingLabel, file: "issuing-ca.pem")
+            return try RootCA.issuingRequest(signer: signer, subject: current.subject)
+        }
         do {
             try FileManager.default.createDirectory(at: caDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
@@ -144,13 +151,16 @@ public enum CACeremony {
                 rewritten.append("\(name).pem")
             }
             let pending = directory.appendingPathComponent(pendingIssuingKey)
-            if FileManager.default.fileExists(atPath: pending.path), !(new.passphrase != nil && (try? new.readKey(at: pending)) != nil) {
+            // "Already under the new passphrase" means it decrypts to a key (a wrong passphrase
+            // passes CBC's padding check about once in 256 tries, and then yields no key).
+            if FileManager.default.fileExists(atPath: pending.path),
+               !(new.passphrase != nil && (try? SoftwareSigner(pkcs8DER: new.readKey(at: pending))) != nil) {
                 try new.writeKey(try old.readKey(at: pending), to: pending)
                 rewritten.append(pendingIssuingKey)
             }
             for name in ["pin-pepper.bin", "card-key.bin"] {
                 let url = directory.appendingPathComponent(name)
-                if new.passphrase != nil, KeyFile.isEncrypted(url), (try? new.readSecret(at: url)) != nil { continue }
+                if new.passphrase != nil, KeyFile.isEncrypted(url), (try? new.readSecret(at: url))??.count == 32 { continue }
                 guard let secret = try old.readSecret(at: url) else { continue }
                 try new.writeSecret(secret, to: url)
                 rewritten.append(name)

@@ -23,7 +23,15 @@ enum IdentityFile {
             throw .internal("ca.certDamaged", "\(location.lastPathComponent) in \(directory.path) holds no readable certificate.")
         }
         guard text.contains("PRIVATE KEY-----") else { return (certificate, nil) }
-        let signer = try SoftwareSigner(pkcs8DER: keyFile.readKey(text: text, name: location.lastPathComponent))
+        let pkcs8 = try keyFile.readKey(text: text, name: location.lastPathComponent)
+        let signer: SoftwareSigner
+        do {
+            signer = try SoftwareSigner(pkcs8DER: pkcs8)
+        } catch where text.contains("ENCRYPTED PRIVATE KEY") {
+            // A wrong passphrase passes CBC's padding check about once in 256 tries; what comes
+            // out is then no key.
+            throw .internal("ca.keyUndecryptable", "The key file \(location.lastPathComponent) could not be decrypted: wrong passphrase or damaged file.")
+        }
         guard signer.publicKey == certificate.publicKey else {
             throw .internal("ca.keyMismatch", "The key in \(location.lastPathComponent) does not match its certificate.")
         }

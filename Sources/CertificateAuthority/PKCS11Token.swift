@@ -162,7 +162,7 @@ public final class PKCS11Token: SigningKeyStore {
 
     /// The public key in a CKA_EC_POINT value: a DER OCTET STRING around the uncompressed point
     /// (the standard's form), or the bare point (some older modules).
-    static func publicKey(ecPoint value: [UInt8]) -> (key: Certificate.PublicKey, curve: SoftwareSigner.Curve)? {
+    public static func publicKey(ecPoint value: [UInt8]) -> (key: Certificate.PublicKey, curve: SoftwareSigner.Curve)? {
         var point = value[...]
         if point.count >= 2, point.first == 0x04, point.count != 65, point.count != 97 {
             // OCTET STRING, short or one-byte long form.

@@ -16,9 +16,9 @@ public enum CAAdministration {
     }
 
     /// The PKCS#10 request of a new issuing-CA key, for the root ceremony.
-    public static func requestIssuing(configuration: BizDirectConfiguration, generation: Int) throws -> String {
+    public static func requestIssuing(configuration: BizDirectConfiguration, generation: Int, renewCurrent: Bool = false) throws -> String {
         try CACeremony.requestIssuing(caDirectory: configuration.caDirectory, bankName: configuration.bankName, generation: generation,
-                                      keyFile: keyFile(configuration), keys: try CAKeys(configuration: configuration))
+                                      keyFile: keyFile(configuration), keys: try CAKeys(configuration: configuration), renewCurrent: renewCurrent)
     }
 
     /// At the ceremony: the root in `rootDirectory` signs `request`; returns the certificate PEM.

@@ -213,6 +213,10 @@ enum SecretFile: String {
     func loadOrCreate(_ directory: URL, keyFile: KeyFile, mayCreate: Bool, random: any RandomSource) throws -> [UInt8] {
         let url = directory.appendingPathComponent(rawValue)
         if let bytes = try keyFile.readSecret(at: url) {
+            guard bytes.count == 32 || !KeyFile.isEncrypted(url) else {
+                // A wrong passphrase passes CBC's padding check about once in 256 tries.
+                throw BizDirectError.internal("ca.keyUndecryptable", "\(rawValue) could not be decrypted: wrong passphrase or damaged file.")
+            }
             guard bytes.count == 32 else {
                 throw BizDirectError.internal("ca.secretDamaged", "\(rawValue) is damaged; restore it from backup (\(purpose) cannot be checked without it).")
             }

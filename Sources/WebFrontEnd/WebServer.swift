@@ -67,9 +67,9 @@ public struct WebServer: Sendable {
                         server: try .tls(.http1(configuration: limits.http1), tlsConfiguration: serverTLS(clientCertificates: false)), .publicSite),
             application(logonRouter, port: config.logonPort, server: try .tls(.http1(configuration: limits.http1), configuration: logonTLS()), .logonSite),
             application(publicationRouter, port: config.httpPort, server: .http1(configuration: limits.http1), .publication),
-            CRLRefresher(ra: ra, logger: logger),
-            OCSPResponderRenewer(ra: ra, logger: logger),
-            SessionPurger(ra: ra, logger: logger),
+            PeriodicJob.crlRefresh(ra, logger: logger),
+            PeriodicJob.ocspResponderRenewal(ra, logger: logger),
+            PeriodicJob.sessionPurge(ra, logger: logger),
         ]
     }
 

@@ -51,13 +51,14 @@ struct CA: AsyncParsableCommand {
 
     /// On the server: a new issuing key and its request.
     struct RequestIssuing: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Make a new issuing-CA key (in the token, or waiting in the CA folder) and write its PKCS#10 request.")
+        static let configuration = CommandConfiguration(abstract: "Make a new issuing-CA key (in the token, or waiting in the CA folder) and write its PKCS#10 request; with --renew, a request of the current key.")
         @OptionGroup var settings: Settings
         @Option(help: "Where to write the request (PEM).") var out: String = "issuing-ca.csr.pem"
         @Option(help: "Generation number of the new issuing CA (its name says it).") var generation: Int = 2
+        @Flag(help: "Request a renewal of the current issuing CA with its current key and name (no new key).") var renew = false
 
         func run() async throws {
-            let request = try CAAdministration.requestIssuing(configuration: try settings.resolve(), generation: generation)
+            let request = try CAAdministration.requestIssuing(configuration: try settings.resolve(), generation: generation, renewCurrent: renew)
             try Data(request.utf8).write(to: URL(fileURLWithPath: out))
             print("Request written to \(out). Sign it at the root ceremony: bizdirect ca sign-issuing --root DIR --request \(out)")
         }

@@ -203,8 +203,8 @@ struct CAHierarchyTests {
         let first = try open(directory)
         let offline = CAHierarchy.offlineRootDirectory(caDirectory: caFolder(directory))
         // Renewal with the same key (the current key signs a request).
-        let (_, currentKey) = try IdentityFile.read(caFolder(directory), "issuing-ca", keyFile: keyFile)
-        let renewalRequest = try RootCA.issuingRequest(signer: try #require(currentKey), subject: first.issuing.subject)
+        let renewalRequest = try CACeremony.requestIssuing(caDirectory: caFolder(directory), bankName: "Test Shinkin Bank", generation: 1,
+                                                           keyFile: keyFile, keys: .software, renewCurrent: true)
         let renewal = try CACeremony.signIssuing(rootDirectory: offline, request: Array(renewalRequest.utf8), keyFile: keyFile, keys: .software,
                                                  rootKeyLabel: "unused", now: Date())
         let renewed = try CACeremony.installIssuing(caDirectory: caFolder(directory), certificatePEM: renewal, keyFile: keyFile, keys: .software, allowRollover: false)

@@ -49,7 +49,9 @@ struct CACommandTests {
         let directory = TemporaryDirectory("ceremony"); defer { directory.remove() }
         let databaseURL = try await TestDatabase.url(in: directory.url)
         let data = directory.url.appendingPathComponent("server"), offline = directory.url.appendingPathComponent("offline-root")
-        let env = ["BIZDIRECT_KEY_PASSPHRASE": "ceremony passphrase"]
+        // No passphrase here: PBKDF2 at 600,000 rounds per key file in every process would only
+        // slow the suite (newcomerRootMoved covers the passphrase).
+        let env: [String: String] = [:]
         func run(_ arguments: [String]) async throws -> String {
             let result = try await ServerProcess.command(arguments, environment: env)
             #expect(result.status == 0, "\(arguments.prefix(2)): \(result.output)")
