@@ -42,6 +42,8 @@ public struct BizDirectConfiguration: Sendable {
     public var scryptLogN: Int = 15
     /// Passphrase for keys on disk (from BIZDIRECT_KEY_PASSPHRASE), or nil.
     public var keyPassphrase: String?
+    /// PBKDF2 rounds for key files written under the passphrase (600,000; tests use fewer).
+    public var keyDerivationRounds: Int = 600_000
     /// Externally issued TLS server certificate chain (PEM file), replacing the generated one.
     public var tlsCertificatePath: String?
     /// Key for `tlsCertificatePath` (PEM file).
@@ -120,6 +122,7 @@ public struct BizDirectConfiguration: Sendable {
         guard (1..<pinHashCapacity).contains(anonymousPINHashShare) else {
             throw bad("anonymous-pin-hash-share", "at least 1 and less than pin-hash-capacity")
         }
+        guard (10_000...10_000_000).contains(keyDerivationRounds) else { throw bad("key-derivation-rounds", "10000 to 10000000") }
         guard ocspResponderLifetime >= 3600, ocspResponderLifetime <= 90 * 86_400 else {
             throw bad("ocsp-responder-lifetime", "1 hour to 90 days")
         }

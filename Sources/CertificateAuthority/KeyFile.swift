@@ -10,11 +10,17 @@ import SwiftASN1
 public struct KeyFile: Sendable {
     /// The passphrase protecting keys on disk, or nil to store them unencrypted.
     public let passphrase: String?
-    /// PBKDF2 rounds for encrypted keys.
-    static let rounds = 600_000
+    /// PBKDF2 rounds for files written from now on (files carry their own count, so any file
+    /// reads back whatever it was written with).
+    public let rounds: Int
+    /// 600,000 (OWASP's figure for PBKDF2-HMAC-SHA256).
+    public static let defaultRounds = 600_000
 
     /// Makes a key-file reader/writer.
-    public init(passphrase: String?) { self.passphrase = passphrase }
+    public init(passphrase: String?, rounds: Int = KeyFile.defaultRounds) {
+        self.passphrase = passphrase
+        self.rounds = rounds
+    }
 
     /// Writes `pkcs8` as PEM (encrypted when a passphrase is set) with mode 0600.
     public func writeKey(_ pkcs8: [UInt8], to url: URL) throws(BizDirectError) {
@@ -131,7 +137,7 @@ public struct KeyFile: Sendable {
     private func encrypt(_ plaintext: [UInt8], passphrase: String) throws(BizDirectError) -> [UInt8] {
         let salt = SystemRandom().bytes(16), iv = SystemRandom().bytes(16)
         do {
-            let key = try deriveKey(passphrase, salt: salt, rounds: Self.rounds)
+            let key = try deriveKey(passphrase, salt: salt, rounds: rounds)
             let ciphertext = try AES._CBC.encrypt(plaintext, using: key, iv: AES._CBC.IV(ivBytes: iv))
             return try DERHelpers.encode { coder in
                 try coder.appendConstructedNode(identifier: .sequence) { coder in
@@ -142,7 +148,7 @@ public struct KeyFile: Sendable {
                                 try coder.serialize(Self.pbkdf2)
                                 try coder.appendConstructedNode(identifier: .sequence) { coder in
                                     try coder.serialize(ASN1OctetString(contentBytes: salt[...]))
-                                    try coder.serialize(Self.rounds)
+                                    try coder.serialize(rounds)
                                     try coder.appendConstructedNode(identifier: .sequence) { coder in
                                         try coder.serialize(Self.hmacSHA256)
                                         try coder.serialize(ASN1Null())

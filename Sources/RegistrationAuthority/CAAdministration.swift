@@ -64,7 +64,7 @@ public enum CAAdministration {
     public static func rekeyPassphrase(configuration: BizDirectConfiguration, newPassphrase: String?, actor: String,
                                        logger: Logger) async throws -> [String] {
         let folders = [configuration.caDirectory, CAHierarchy.offlineRootDirectory(caDirectory: configuration.caDirectory)]
-        let rewritten = try CACeremony.rekey(directories: folders, from: keyFile(configuration), to: KeyFile(passphrase: newPassphrase))
+        let rewritten = try CACeremony.rekey(directories: folders, from: keyFile(configuration), to: KeyFile(passphrase: newPassphrase, rounds: configuration.keyDerivationRounds))
         let database = try await StorageDatabase.open(url: configuration.effectiveDatabaseURL, logger: logger)
         do {
             try await database.store.appendAudit(AuditEvent(actor: actor, action: "ca.rekeyPassphrase", target: "\(rewritten.count) files",
@@ -93,5 +93,5 @@ public enum CAAdministration {
         await database.shutdown()
     }
 
-    private static func keyFile(_ configuration: BizDirectConfiguration) -> KeyFile { KeyFile(passphrase: configuration.keyPassphrase) }
+    private static func keyFile(_ configuration: BizDirectConfiguration) -> KeyFile { KeyFile(passphrase: configuration.keyPassphrase, rounds: configuration.keyDerivationRounds) }
 }

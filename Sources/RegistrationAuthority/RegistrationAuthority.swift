@@ -77,7 +77,7 @@ public final class RegistrationAuthority: Sendable {
         try configuration.validate()
         let database = try await StorageDatabase.open(url: configuration.effectiveDatabaseURL, logger: logger)
         do {
-            let keyFile = KeyFile(passphrase: configuration.keyPassphrase)
+            let keyFile = KeyFile(passphrase: configuration.keyPassphrase, rounds: configuration.keyDerivationRounds)
             // Nothing is made that data in the database already depends on: the CA and the secrets
             // only for a database without certificates, holders or a binding of them; the TLS CA
             // (nothing stored depends on it) whenever none is bound yet.

@@ -30,6 +30,7 @@ struct Settings: ParsableArguments {
     @Option(help: "scrypt cost exponent, N = 2^value (env BIZDIRECT_SCRYPT_LOG_N; default 15).") var scryptLogN: Int?
     @Option(help: "Externally issued TLS server certificate chain, PEM (env BIZDIRECT_TLS_CERTIFICATE).") var tlsCertificate: String?
     @Option(help: "Key for --tls-certificate, PEM (env BIZDIRECT_TLS_KEY).") var tlsKey: String?
+    @Option(help: "PBKDF2 rounds for key files written under BIZDIRECT_KEY_PASSPHRASE (env BIZDIRECT_KEY_DERIVATION_ROUNDS; default 600000; fewer only for tests).") var keyDerivationRounds: Int?
     @Option(help: "OCSP responder certificate lifetime in seconds, renewed while serving (env BIZDIRECT_OCSP_RESPONDER_LIFETIME; default 30 days).") var ocspResponderLifetime: Double?
     @Option(help: "PKCS#11 module holding the issuing CA and OCSP keys, e.g. /usr/lib/softhsm/libsofthsm2.so (env BIZDIRECT_PKCS11_MODULE).") var pkcs11Module: String?
     @Option(help: "Label of the PKCS#11 token (env BIZDIRECT_PKCS11_TOKEN).") var pkcs11Token: String?
@@ -76,6 +77,7 @@ struct Settings: ParsableArguments {
         c.tlsCertificatePath = try pick(tlsCertificate, "BIZDIRECT_TLS_CERTIFICATE", { $0 })
         c.tlsKeyPath = try pick(tlsKey, "BIZDIRECT_TLS_KEY", { $0 })
         c.keyPassphrase = environment["BIZDIRECT_KEY_PASSPHRASE"]
+        c.keyDerivationRounds = try pick(keyDerivationRounds, "BIZDIRECT_KEY_DERIVATION_ROUNDS", { Int($0) }) ?? c.keyDerivationRounds
         c.ocspResponderLifetime = try pick(ocspResponderLifetime, "BIZDIRECT_OCSP_RESPONDER_LIFETIME", { Double($0) }) ?? c.ocspResponderLifetime
         if let module = try pick(pkcs11Module, "BIZDIRECT_PKCS11_MODULE", { $0 }) {
             guard let token = try pick(pkcs11Token, "BIZDIRECT_PKCS11_TOKEN", { $0 }) else {

@@ -10,6 +10,9 @@ import X509
 @Suite("CAHierarchy: custody, constraints, safe key files")
 struct CAHierarchyTests {
     let keyFile = KeyFile(passphrase: nil)
+    /// PBKDF2 rounds for the files these tests write (the default 600,000 would only cost time;
+    /// reading back uses each file's own count, so the code path is the production one).
+    static let rounds = 10_000
     static let hosts = ["localhost", "127.0.0.1", "::1"]
 
     func caFolder(_ directory: TemporaryDirectory) -> URL { directory.url.appendingPathComponent("ca") }
@@ -116,14 +119,14 @@ struct CAHierarchyTests {
     @Test("with a passphrase every key and the root are encrypted; a wrong or missing passphrase refuses")
     func encryptedKeys() throws {
         let directory = TemporaryDirectory(); defer { directory.remove() }
-        let made = try open(directory, keyFile: KeyFile(passphrase: "correct horse"))
+        let made = try open(directory, keyFile: KeyFile(passphrase: "correct horse", rounds: Self.rounds))
         let offline = CAHierarchy.offlineRootDirectory(caDirectory: caFolder(directory))
         for url in ["issuing-ca", "ocsp-responder", "tls-ca", "tls-server"].map({ caFolder(directory).appendingPathComponent("\($0).pem") })
             + [offline.appendingPathComponent("root-ca.pem")] {
             #expect(KeyFile.isEncrypted(url), "\(url.lastPathComponent)")
         }
-        #expect(try open(directory, keyFile: KeyFile(passphrase: "correct horse")).issuingFingerprint == made.issuingFingerprint)
-        #expect(throws: BizDirectError.internal("ca.keyUndecryptable", "")) { try open(directory, keyFile: KeyFile(passphrase: "wrong")) }
+        #expect(try open(directory, keyFile: KeyFile(passphrase: "correct horse", rounds: Self.rounds)).issuingFingerprint == made.issuingFingerprint)
+        #expect(throws: BizDirectError.internal("ca.keyUndecryptable", "")) { try open(directory, keyFile: KeyFile(passphrase: "wrong", rounds: Self.rounds)) }
         #expect(throws: BizDirectError.internal("ca.passphraseMissing", "")) { try open(directory) }
     }
 
@@ -232,7 +235,7 @@ struct CAHierarchyTests {
     @Test("move-root copies, checks and removes; rekey re-encrypts every key and secret and can be run again")
     func moveAndRekey() throws {
         let directory = TemporaryDirectory(); defer { directory.remove() }
-        let old = KeyFile(passphrase: "old pass"), new = KeyFile(passphrase: "new pass")
+        let old = KeyFile(passphrase: "old pass", rounds: Self.rounds), new = KeyFile(passphrase: "new pass", rounds: Self.rounds)
         let made = try open(directory, keyFile: old)
         try old.writeSecret(Array(repeating: 7, count: 32), to: caFolder(directory).appendingPathComponent("pin-pepper.bin"))
         let offline = CAHierarchy.offlineRootDirectory(caDirectory: caFolder(directory))

@@ -17,6 +17,7 @@ struct KeyCustodyTests {
         configuration.scryptLogN = 10
         configuration.pkcs11 = pkcs11
         configuration.keyPassphrase = passphrase
+        configuration.keyDerivationRounds = 10_000       // the default 600,000 would only cost time
         return configuration
     }
 

@@ -8,7 +8,8 @@ import TestSupport
 @Suite("CA commands and instances")
 struct CACommandTests {
     static func common(_ directory: URL, _ databaseURL: String) -> [String] {
-        ["--data", directory.path, "--database-url", databaseURL, "--scrypt-log-n", "10"]
+        // 10,000 PBKDF2 rounds per key file: the default 600,000 would only cost time.
+        ["--data", directory.path, "--database-url", databaseURL, "--scrypt-log-n", "10", "--key-derivation-rounds", "10000"]
     }
 
     @Test("a newcomer start warns that the root key is on the host until `ca move-root`; `ca show` says where every key is; `ca rekey-passphrase` re-encrypts",
@@ -19,7 +20,7 @@ struct CACommandTests {
         let data = directory.url.appendingPathComponent("data")
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
         let old = ["BIZDIRECT_KEY_PASSPHRASE": "first passphrase"]
-        let first = try await ServerProcess.start(directory: data, databaseURL: databaseURL, extra: ["--scrypt-log-n", "10"], environment: old)
+        let first = try await ServerProcess.start(directory: data, databaseURL: databaseURL, extra: ["--scrypt-log-n", "10", "--key-derivation-rounds", "10000"], environment: old)
         await first.stop(signal: SIGTERM)
         #expect(first.output.contains("WARNING: the root CA's private key is still on this host"), "\(first.output)")
         #expect(first.output.contains("TLS CA SHA-256 fingerprint"))
@@ -36,7 +37,7 @@ struct CACommandTests {
         #expect(rekeyed.status == 0 && rekeyed.output.contains("pin-pepper.bin") && rekeyed.output.contains("card-key.bin"), "\(rekeyed.output)")
         let refused = try await ServerProcess.command(["ca", "show"] + Self.common(data, databaseURL), environment: old)
         #expect(refused.status != 0 && !refused.output.contains("first passphrase"), "\(refused.output)")
-        let again = try await ServerProcess.start(directory: data, databaseURL: databaseURL, extra: ["--scrypt-log-n", "10"],
+        let again = try await ServerProcess.start(directory: data, databaseURL: databaseURL, extra: ["--scrypt-log-n", "10", "--key-derivation-rounds", "10000"],
                                                   environment: ["BIZDIRECT_KEY_PASSPHRASE": "second passphrase"])
         await again.stop(signal: SIGTERM)
         #expect(!again.output.contains("WARNING: the root CA's private key"), "\(again.output)")
@@ -70,20 +71,20 @@ struct CACommandTests {
         let verify = try await ExternalTool.run(openssl, ["verify", "-CAfile", offline.appendingPathComponent("root-ca.cert.pem").path, certificate])
         #expect(verify.status == 0, "\(verify.output)")
 
-        let first = try await ServerProcess.start(directory: data, databaseURL: databaseURL, extra: ["--scrypt-log-n", "10"], environment: env)
+        let first = try await ServerProcess.start(directory: data, databaseURL: databaseURL, extra: ["--scrypt-log-n", "10", "--key-derivation-rounds", "10000"], environment: env)
         defer { first.kill() }
         #expect(!first.output.contains("WARNING: the root CA's private key"), "the production root was never on this host")
         // A second instance with a copy of the same CA folder serves the same database beside it.
         let twin = directory.url.appendingPathComponent("twin")
         try FileManager.default.createDirectory(at: twin, withIntermediateDirectories: true)
         try FileManager.default.copyItem(at: ca, to: twin.appendingPathComponent("ca"))
-        let second = try await ServerProcess.start(directory: twin, databaseURL: databaseURL, extra: ["--scrypt-log-n", "10"], environment: env)
+        let second = try await ServerProcess.start(directory: twin, databaseURL: databaseURL, extra: ["--scrypt-log-n", "10", "--key-derivation-rounds", "10000"], environment: env)
         await second.stop(signal: SIGTERM)
         // A third with a CA of its own is refused while the others serve.
         let stranger = directory.url.appendingPathComponent("stranger")
         let own = try await ServerProcess.command(["init"] + Self.common(stranger, "sqlite://" + stranger.appendingPathComponent("own.sqlite").path))
         #expect(own.status == 0, "\(own.output)")
-        let refused = try await ServerProcess.startExpectingRefusal(directory: stranger, databaseURL: databaseURL, extra: ["--scrypt-log-n", "10"])
+        let refused = try await ServerProcess.startExpectingRefusal(directory: stranger, databaseURL: databaseURL, extra: ["--scrypt-log-n", "10", "--key-derivation-rounds", "10000"])
         #expect(refused.status != 0 && refused.output.contains("is not the one this database was made with"), "\(refused.output)")
         let shown = try await run(["ca", "show"] + Self.common(data, databaseURL))
         let boundFingerprint = shown.split(separator: "\n").first { $0.hasPrefix("Issuing CA:") }.map { String($0.dropFirst("Issuing CA:".count)).trimmingCharacters(in: .whitespaces) }
