@@ -59,7 +59,10 @@ public final class StorageDatabase: Sendable {
         } else if url.hasPrefix("sqlite://") {
             engine = .sqlite
             let path = String(url.dropFirst("sqlite://".count))
-            databases.use(.sqlite(.file(path), maxConnectionsPerEventLoop: 1), as: .sqlite)
+            // One connection serialises every transaction (SQLite has one writer anyway), so a
+            // burst queues for it: allow 30 s in the queue, not Fluent's 10 s (50 concurrent audit
+            // appends beside a busy test run waited longer than 10 s: StoreContractTests).
+            databases.use(.sqlite(.file(path), maxConnectionsPerEventLoop: 1, connectionPoolTimeout: .seconds(30)), as: .sqlite)
         } else {
             throw BizDirectError.malformed("storage.url", "unknown scheme")
         }
