@@ -54,6 +54,7 @@ let verifyRate = rate(count) { _ in _ = key.publicKey.isValidSignature(signature
 // CSR parse + verify + sign + DER encode, no storage.
 var configuration = BizDirectConfiguration(dataDirectory: directory)
 configuration.scryptLogN = 10
+configuration.hostNames = ["localhost"]
 let hierarchy = try CAHierarchy.open(directory: configuration.caDirectory, tls: .embedded(hostNames: ["localhost"]), bankName: "Bench Bank",
                                      keyFile: KeyFile(passphrase: nil), now: Date(), mayCreate: true)
 let profile = IssuanceProfile(publicationBaseURL: "http://localhost:8080", bankName: "Bench Bank")
