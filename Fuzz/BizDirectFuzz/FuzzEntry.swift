@@ -79,9 +79,11 @@ enum FuzzTarget: String, CaseIterable {
     /// value, PEM armour of secrets, keys and requests, and an issuing-CA certificate.
     static func keyMaterial(_ bytes: [UInt8]) {
         if let decoded = PKCS11Token.publicKey(ecPoint: bytes) {
-            // An accepted point is a key on the curve its length names.
-            let expected = decoded.curve == .p256 ? 65 : 97
-            guard decoded.key.subjectPublicKeyInfoBytes.count > expected else { fatalError("EC point accepted as a short key") }
+            // An accepted point is the input's last 65 (P-256) or 97 (P-384) bytes, as the key holds it.
+            let length = decoded.curve == .p256 ? 65 : 97
+            guard Array(decoded.key.subjectPublicKeyInfoBytes.suffix(length)) == Array(bytes.suffix(length)) else {
+                fatalError("EC point accepted as another key")
+            }
         }
         let text = String(decoding: bytes, as: UTF8.self)
         for label in ["BIZDIRECT SECRET", "ENCRYPTED BIZDIRECT SECRET", "PRIVATE KEY", "ENCRYPTED PRIVATE KEY", "CERTIFICATE REQUEST"] {
