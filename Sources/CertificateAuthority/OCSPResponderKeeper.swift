@@ -20,7 +20,15 @@ public final class OCSPResponderKeeper: Sendable {
     let bankName: String
     let keyFile: KeyFile
     let tokenKey: (any Signer)?
-    private let current: Mutex<(certificate: Certificate, signer: any Signer)>
+    private let current: Mutex<Current>
+
+    /// The certificate in use, its signer, and the responder made from them (built on first use
+    /// and kept until the next renewal: it hashes the issuer's name and key once, not per response).
+    private struct Current {
+        var certificate: Certificate
+        var signer: any Signer
+        var responder: OCSPResponder?
+    }
 
     /// Opens (or makes) the responder in `directory`.
     init(directory: URL, issuer: Certificate, issuerSigner: any Signer, bankName: String, keyFile: KeyFile, keys: CAKeys,
@@ -34,7 +42,7 @@ public final class OCSPResponderKeeper: Sendable {
         tokenKey = try keys.store?.signer(label: keys.ocspLabel)
         let maker = LeafMaker(issuer: issuer, signer: issuerSigner, bankName: bankName, now: now)
         let made = try maker.ensure(directory, "ocsp-responder", keyFile: keyFile, hostNames: nil, lifetime: lifetime, tokenKey: tokenKey)
-        current = Mutex((made.0, made.1))
+        current = Mutex(Current(certificate: made.0, signer: made.1, responder: nil))
     }
 
     /// The responder certificate in use.
@@ -42,7 +50,12 @@ public final class OCSPResponderKeeper: Sendable {
 
     /// A responder signing with the current certificate.
     public func responder(responseLifetime: TimeInterval) -> OCSPResponder {
-        current.withLock { OCSPResponder(issuer: issuer, responderCertificate: $0.certificate, signer: $0.signer, lifetime: responseLifetime) }
+        current.withLock { state in
+            if let made = state.responder, made.lifetime == responseLifetime { return made }
+            let made = OCSPResponder(issuer: issuer, responderCertificate: state.certificate, signer: state.signer, lifetime: responseLifetime)
+            state.responder = made
+            return made
+        }
     }
 
     /// When the current certificate is due for renewal.
@@ -55,7 +68,7 @@ public final class OCSPResponderKeeper: Sendable {
         guard now >= renewalDue else { return nil }
         let maker = LeafMaker(issuer: issuer, signer: issuerSigner, bankName: bankName, now: now)
         let (certificate, signer) = try maker.renew(directory, "ocsp-responder", keyFile: keyFile, hostNames: nil, lifetime: lifetime, tokenKey: tokenKey)
-        current.withLock { $0 = (certificate, signer) }
+        current.withLock { $0 = Current(certificate: certificate, signer: signer, responder: nil) }
         return certificate
     }
 }

@@ -65,27 +65,29 @@ public enum CAAdministration {
                                        logger: Logger) async throws -> [String] {
         let folders = [configuration.caDirectory, CAHierarchy.offlineRootDirectory(caDirectory: configuration.caDirectory)]
         let rewritten = try CACeremony.rekey(directories: folders, from: keyFile(configuration), to: KeyFile(passphrase: newPassphrase, rounds: configuration.keyDerivationRounds))
-        let database = try await StorageDatabase.open(url: configuration.effectiveDatabaseURL, logger: logger)
-        do {
-            try await database.store.appendAudit(AuditEvent(actor: actor, action: "ca.rekeyPassphrase", target: "\(rewritten.count) files",
-                                                            outcome: .allowed), at: Date())
-        } catch {
-            await database.shutdown()
-            throw error
+        try await withStore(configuration, logger: logger) { store in
+            try await store.appendAudit(AuditEvent(actor: actor, action: "ca.rekeyPassphrase", target: "\(rewritten.count) files",
+                                                   outcome: .allowed), at: Date())
         }
-        await database.shutdown()
         return rewritten
     }
 
     private static func rebind(_ configuration: BizDirectConfiguration, name: KeyBinding.Name, fingerprint: String, actor: String,
                                action: String, logger: Logger) async throws {
-        let database = try await StorageDatabase.open(url: configuration.effectiveDatabaseURL, logger: logger)
-        do {
+        try await withStore(configuration, logger: logger) { store in
             let now = Date()
-            try await database.store.transaction { tx in
+            try await store.transaction { tx in
                 try await tx.recordKey(name.rawValue, fingerprint: fingerprint, at: now)
                 try await tx.appendAudit(AuditEvent(actor: actor, action: action, target: fingerprint, outcome: .allowed), at: now)
             }
+        }
+    }
+
+    /// Opens the database for one change, and always closes it again.
+    private static func withStore(_ configuration: BizDirectConfiguration, logger: Logger, _ work: (Store) async throws -> Void) async throws {
+        let database = try await StorageDatabase.open(url: configuration.effectiveDatabaseURL, logger: logger)
+        do {
+            try await work(database.store)
         } catch {
             await database.shutdown()
             throw error

@@ -48,9 +48,9 @@ struct KeyCustodyTests {
         await stranger.shutdown()
         let refusal = try #require(await Self.refusal(Self.configuration(other, databaseURL: databaseURL)))
         #expect(refusal.reason == "ca.mismatch")
-        let presented = try CAHierarchy.open(directory: other.url.appendingPathComponent("ca"), tls: .embedded(hostNames: ["localhost"]),
+        let presented = try CAHierarchy.open(directory: other.url.appendingPathComponent("ca"), tls: .external,
                                              bankName: "x", keyFile: KeyFile(passphrase: nil), now: Date(), mayCreate: false)
-        let bound = try CAHierarchy.open(directory: shared.url.appendingPathComponent("ca"), tls: .embedded(hostNames: ["localhost"]),
+        let bound = try CAHierarchy.open(directory: shared.url.appendingPathComponent("ca"), tls: .external,
                                          bankName: "x", keyFile: KeyFile(passphrase: nil), now: Date(), mayCreate: false)
         #expect(refusal.detail.contains(presented.issuingFingerprint) && refusal.detail.contains(bound.issuingFingerprint), "\(refusal.detail)")
         #expect(bound.rootFingerprint == ownFingerprint)
