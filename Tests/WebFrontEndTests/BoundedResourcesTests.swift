@@ -24,9 +24,14 @@ struct BoundedResourcesTests {
         return String(decoding: await connection.readAll(limit: 64 * 1024), as: UTF8.self)
     }
 
-    @Test("200 slow connections (a byte at a time) are closed at their deadline, and a normal request is answered within 2 s meanwhile")
+    @Test("200 slow connections (a byte at a time) are closed at their deadline, and normal requests are answered while they are held open")
     func slowloris() async throws {
-        let server = try await LiveServer.start(limits: Self.fastLimits()); defer { Task { await server.stop() } }
+        // The slow clients' deadline is long enough for three normal requests even on a loaded CI
+        // machine; what is asserted is the order (answered while every slow client is still held),
+        // never a wall-clock bound on the answer.
+        var limits = Self.fastLimits()
+        limits.firstRequestDeadline = .seconds(8)
+        let server = try await LiveServer.start(limits: limits); defer { Task { await server.stop() } }
         let publicPort = server.port(server.publicURL), httpPort = server.port(server.publicationURL)
         // Half start a TLS handshake, half an HTTP request head; each sends one byte at a time.
         let slow = (0..<200).compactMap { RawConnection(port: $0.isMultiple(of: 2) ? publicPort : httpPort) }
@@ -37,15 +42,19 @@ struct BoundedResourcesTests {
                 let head = heads[index % 2]
                 connection.send([head[round % head.count]])
             }
-            let started = ContinuousClock.now
             let browser = try server.browser(nil)
             let page = try await browser.get(server.publicURL + "/")
             await browser.close()
             #expect(page.status == 200)
-            #expect(ContinuousClock.now - started < .seconds(2), "a normal request waited behind slow clients")
-            try await Task.sleep(for: .milliseconds(700))
+            let dropped = slow.filter(\.isClosedByPeer).count
+            #expect(dropped == 0, "a normal request was answered only after \(dropped) slow clients were dropped")
+            try await Task.sleep(for: .milliseconds(300))
         }
-        try await Task.sleep(for: .seconds(2))
+        // Bounded wait: every slow connection is closed once its deadline has passed.
+        let deadline = ContinuousClock.now + .seconds(20)
+        while slow.contains(where: { !$0.isClosedByPeer }), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(200))
+        }
         let stillOpen = slow.filter { !$0.isClosedByPeer }.count
         #expect(stillOpen == 0, "\(stillOpen) slow connections were still open past their deadline")
     }
