@@ -12,6 +12,15 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   };
 
+  // The PKCS#12 password is used exactly as typed, never normalised: the importers (Windows,
+  // Keychain Access, NSS, openssl) use what the customer types there, so the page must not turn
+  // full-width "ＡＢＣ" into "ABC" behind their back. It says so, and warns when the password
+  // has characters other than printable ASCII, so that they type the same ones when installing.
+  const passwordField = document.getElementById("p12password");
+  passwordField.addEventListener("input", () => {
+    show("p12-note", /[^\x20-\x7e]/.test(passwordField.value) ? messages.nonascii : "");
+  });
+
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     show("p12-error", ""); show("form-error", "");
