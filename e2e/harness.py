@@ -1,9 +1,16 @@
 """BizDirect browser-journey harness.
 
 Starts a real `bizdirect serve` on 127.0.0.1 with a fresh data folder, and gives each journey
-browsers launched from Debian's Chromium with one NSS database (one HOME) per identity. Client
-certificates are imported with pk12util and chosen without a dialog by the managed policy
-AutoSelectCertificateForUrls. Never runs `playwright install`.
+browsers with one NSS database per identity:
+- Chromium (Debian's, driven by Playwright; never `playwright install`): one HOME per identity,
+  the certificate chosen without a dialog by the managed policy AutoSelectCertificateForUrls;
+- Firefox ESR (Debian's, driven over its own WebDriver BiDi, see firefox.py): one profile per
+  identity, the certificate chosen by `security.default_personal_cert` = "Select Automatically";
+- WebKitGTK (Debian's webkit2gtk-driver under Xvfb, see webkit.py): the acquisition page only,
+  as its client-certificate logon cannot be scripted.
+Client certificates are imported with pk12util, the TLS CA trusted with certutil. A journey runs
+in the browsers its BROWSERS names (default: Chromium only), as NAME in Chromium and as
+NAME-firefox or NAME-webkit elsewhere, where every customer identity uses that browser.
 """
 import importlib
 import json
@@ -19,6 +26,9 @@ import time
 import traceback
 import urllib.request
 
+import firefox
+import webkit
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 OUT = ROOT / "e2e" / "out"
 CHROMIUM = "/usr/bin/chromium"
@@ -26,7 +36,7 @@ POLICY_DIR = pathlib.Path("/etc/chromium/policies/managed")
 POLICY_FILE = POLICY_DIR / "bizdirect-e2e.json"
 def discover_journeys():
     """Every module in journeys/ with a run() is a journey (no list to forget); one that sets
-    ALSO_ON_POSTGRES = True also runs as NAME-postgres."""
+    ALSO_ON_POSTGRES = True also runs as NAME-postgres, one per browser its BROWSERS names."""
     names = []
     for path in sorted((pathlib.Path(__file__).resolve().parent / "journeys").glob("*.py")):
         if path.stem.startswith("_"):
@@ -35,9 +45,12 @@ def discover_journeys():
         if not callable(getattr(module, "run", None)):
             continue
         name = path.stem.replace("_", "-")
-        names.append(name)
-        if getattr(module, "ALSO_ON_POSTGRES", False):
-            names.append(name + "-postgres")
+        browsers = getattr(module, "BROWSERS", ("chromium",))
+        if "chromium" in browsers:
+            names.append(name)
+            if getattr(module, "ALSO_ON_POSTGRES", False):
+                names.append(name + "-postgres")
+        names.extend(f"{name}-{browser}" for browser in browsers if browser != "chromium")
     return names
 
 
@@ -113,12 +126,22 @@ class Server:
         self.log.close()
 
 
-class Identity:
-    """One person's PC: a HOME with its own NSS database trusting our root CA."""
+# The browser customer identities use in the journey now running.
+BROWSER_SUFFIXES = ("-firefox", "-webkit")
+CURRENT = {"browser": "chromium"}
 
-    def __init__(self, workdir, name, server):
-        self.name = name
+
+class Identity:
+    """One person's PC: a HOME with its own NSS database trusting our TLS CA. Chromium reads
+    HOME/.pki/nssdb; Firefox its profile's own database. `browser` defaults to the journey's."""
+
+    def __init__(self, workdir, name, server, browser=None):
+        self.name, self.browser, self.server = name, browser or CURRENT["browser"], server
         self.home = workdir / f"home-{name}"
+        if self.browser == "firefox":
+            self.nssdb = self.home / "firefox-profile"
+            firefox.prepare_profile(self.nssdb, server.tls_ca_pem)
+            return
         self.nssdb = self.home / ".pki" / "nssdb"
         self.nssdb.mkdir(parents=True)
         subprocess.run(["certutil", "-N", "-d", f"sql:{self.nssdb}", "--empty-password"], check=True)
@@ -132,7 +155,20 @@ class Identity:
                        capture_output=True)
 
     def launch(self, playwright, locale="ja-JP"):
-        """Chromium with this identity's HOME; relaunch to switch identities."""
+        """The identity's browser on its own certificates; relaunch to switch identities (and,
+        in Firefox, after pk12util wrote the profile: NSS reads it at start)."""
+        if self.browser == "firefox":
+            language = f"{locale}, {locale.split('-')[0]}"
+            browser = firefox.FirefoxBrowser(self.nssdb, self.home, language=language, log_path=self.home / "firefox.log")
+            OPEN_CONTEXTS.append(browser)
+            return browser
+        if self.browser == "webkit":
+            # WebKitGTK trusts the server's own certificate for its host (it reads no NSS database).
+            leaf = self.home / "server.cert.pem"
+            leaf.write_text(ssl.get_server_certificate(("127.0.0.1", self.server.public_port)))
+            browser = webkit.WebKitBrowser(self.home, trusted=[("localhost", leaf)], language=locale.split("-")[0])
+            OPEN_CONTEXTS.append(browser)
+            return browser
         context = playwright.chromium.launch_persistent_context(
             str(self.home / "profile"), executable_path=CHROMIUM, headless=True, locale=locale,
             env=dict(os.environ, HOME=str(self.home)), args=["--no-sandbox"], viewport={"width": 1100, "height": 800})
@@ -213,13 +249,19 @@ def log_on(identity, playwright, server, pin, locale="ja-JP", change_from=None):
 
 def answer_card(page, grid):
     """Types the digits of each card cell the page asks for (acquisition and logon alike)."""
-    for cell_input in page.query_selector_all("[data-cell]"):
-        cell_input.fill(grid[cell_input.get_attribute("data-cell")])
+    # One script for both browsers (Firefox's pages have no element handles); it does what
+    # fill() does: set the value and send the input and change events.
+    page.evaluate("""grid => { for (const input of document.querySelectorAll("[data-cell]")) {
+        input.value = grid[input.dataset.cell];
+        input.dispatchEvent(new Event("input", {bubbles: true}));
+        input.dispatchEvent(new Event("change", {bubbles: true})); } }""", grid)
 
 
 def acquire_in_browser(identity, playwright, server, workdir, kind, fields, shot, password="p12-secret-pass"):
-    """Acquires a certificate in the page: the key and PKCS#10 are made by Chromium, the PKCS#12
-    is built by the page and downloaded. Checks the CSR with openssl req -verify and the PKCS#12
+    """Acquires a certificate in the page: the key and PKCS#10 are made by the browser, the
+    PKCS#12 is built by the page and downloaded (Playwright's download event in Chromium; the
+    file Firefox saves in its download folder, as BiDi has no download event; in WebKit the Blob
+    behind the link, see webkit.py). Checks the CSR with openssl req -verify and the PKCS#12
     with openssl pkcs12 and pk12util (importing it into the identity's NSS database)."""
     browser = identity.launch(playwright)
     context_page = browser.new_page()
@@ -239,12 +281,16 @@ def acquire_in_browser(identity, playwright, server, workdir, kind, fields, shot
     context_page.click("#acquire-submit")
     context_page.wait_for_selector("#done:not([hidden])", timeout=30000)
     screenshot(context_page, f"{shot}-complete")
-    with context_page.expect_download() as info:
-        context_page.click("#download")
     p12 = workdir / f"{shot}.p12"
-    info.value.save_as(str(p12))
+    if identity.browser == "chromium":
+        with context_page.expect_download() as info:
+            context_page.click("#download")
+        info.value.save_as(str(p12))
+    else:
+        p12.write_bytes(context_page.download("#download"))
     csr = workdir / f"{identity.name}.csr"
     csr.write_text(context_page.text_content("#csr"))
+    identity.firefox_help = context_page.inner_text("#install-firefox")
     browser.close()
     verified = subprocess.run(["openssl", "req", "-verify", "-noout", "-in", str(csr)], capture_output=True, text=True)
     assert verified.returncode == 0 and "verify OK" in (verified.stdout + verified.stderr), verified.stderr
@@ -258,10 +304,29 @@ def acquire_in_browser(identity, playwright, server, workdir, kind, fields, shot
     return p12
 
 
+def check_firefox_install_help(identity, shot):
+    """Firefox only: walks Firefox's own settings screens (in Japanese, from Debian's
+    firefox-esr-l10n-ja) to the certificate import button and checks that the result page's
+    Firefox help names every label on the way, in the order the customer meets them, and that
+    the certificate pk12util imported is listed under "Your Certificates"."""
+    labels, rows = firefox.certificate_manager_labels(identity.nssdb, identity.home, "ja-JP, ja",
+                                                      lambda page, name: screenshot(page, f"{shot}-{name}"))
+    assert labels["privacy"] != "Privacy and security", "Firefox shows English settings: install firefox-esr-l10n-ja"
+    position = 0
+    for key in ("privacy", "connection", "advanced", "certificates", "manage", "yours", "import"):
+        found = identity.firefox_help.find(labels[key], position)
+        assert found >= 0, f"the Firefox help does not name {labels[key]!r} ({key}) after position {position}: {identity.firefox_help}"
+        position = found + len(labels[key])
+    assert rows, "Firefox's Your Certificates tab is empty after pk12util imported the certificate"
+    print(f"    Firefox help matches Firefox's screens: {' → '.join(labels.values())}; Your Certificates: {rows}")
+
+
 def staff_identity(server, workdir, name, pin, role, playwright=None):
     """A staff member bootstrapped with the CLI, their certificate in their own NSS database.
     With `playwright`, they log on once and replace the operator's PIN with `pin`."""
-    identity = Identity(workdir, f"{role}-{name.lower()}", server)
+    # Staff always use Chromium: the branch console runs on the bank's own PCs, and the journeys
+    # that run in Firefox are the customer's (issue 15); the Playwright locator API stays here.
+    identity = Identity(workdir, f"{role}-{name.lower()}", server, browser="chromium")
     identity.import_pkcs12(make_staff_pkcs12(server, workdir, name, role=role), "e2e-pass")
     if playwright:
         browser, _ = log_on(identity, playwright, server, pin, change_from=OPERATOR_PIN)
@@ -337,8 +402,9 @@ def administrator_first_logon(playwright, server, workdir, contract, new_pin, ne
 
 
 def screenshot(page, name):
+    """e2e/out/NAME.png; in another browser e2e/out/BROWSER-NAME.png, beside Chromium's."""
     OUT.mkdir(parents=True, exist_ok=True)
-    path = OUT / f"{name}.png"
+    path = OUT / (f"{name}.png" if CURRENT["browser"] == "chromium" else f"{CURRENT['browser']}-{name}.png")
     page.screenshot(path=str(path), full_page=True)
     print(f"    screenshot {path.relative_to(ROOT)}")
 
@@ -361,12 +427,16 @@ def main(argv):
                 print(f"journey {name}: SKIPPED (set BIZDIRECT_E2E_POSTGRES_URL to run it on PostgreSQL; CI does)")
                 continue
             extra = ("--database-url", url)
+        CURRENT["browser"] = next((suffix[1:] for suffix in BROWSER_SUFFIXES if name.endswith(suffix)), "chromium")
         server = Server(workdir, extra)
         write_policy(server.logon_url)
         print(f"journey {name}")
         OPEN_CONTEXTS.clear()
         try:
-            module = importlib.import_module("journeys." + name.removesuffix("-postgres").replace("-", "_"))
+            base = name.removesuffix("-postgres")
+            for suffix in BROWSER_SUFFIXES:
+                base = base.removesuffix(suffix)
+            module = importlib.import_module("journeys." + base.replace("-", "_"))
             with sync_playwright() as playwright:
                 try:
                     module.run(playwright, server, workdir)
@@ -380,6 +450,9 @@ def main(argv):
             traceback.print_exc()
             print(f"  FAILED {name} (server log: {workdir / 'server.log'})")
         finally:
+            for browser in OPEN_CONTEXTS:
+                if isinstance(browser, (firefox.FirefoxBrowser, webkit.WebKitBrowser)):
+                    browser.close()    # Playwright closes its own; these processes are ours
             server.close()
             POLICY_FILE.unlink(missing_ok=True)
             if not failed:
@@ -390,4 +463,7 @@ def main(argv):
 
 if __name__ == "__main__":
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-    sys.exit(main(sys.argv[1:]))
+    # Run the `harness` module the journeys import, not this __main__ copy, so that both see one
+    # CURRENT browser and one OPEN_CONTEXTS list (failure screenshots).
+    import harness
+    sys.exit(harness.main(sys.argv[1:]))

@@ -9,6 +9,7 @@ from harness import Identity, acquire_in_browser, administrator_first_logon, ans
 from journeys.user_logon import register_user
 
 ALSO_ON_POSTGRES = True  # the harness also runs it as faq-postgres
+BROWSERS = ("chromium", "firefox")  # and as faq-firefox: the expired-certificate explanation in Firefox
 
 LIFETIME = 25
 
