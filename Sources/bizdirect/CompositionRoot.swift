@@ -66,7 +66,8 @@ enum CompositionRoot {
           \(fingerprint)
         Customers trust it: download \(c.publicationBaseURL)/ca/tls-ca.der, check the fingerprint, and import it as a
         trusted certificate authority (Chrome/Edge: Settings > Privacy and security > Security > Manage certificates;
-        Firefox: Settings > Privacy & Security > Certificates > View Certificates > Authorities > Import).
+        Firefox: Settings > Privacy and security > Connection and software security: Advanced settings >
+        Certificates: Manage certificates > Authorities > Import).
 
         """
     }
