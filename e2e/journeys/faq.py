@@ -6,30 +6,12 @@ import time
 import urllib.request
 
 from harness import Identity, acquire_in_browser, administrator_first_logon, answer_card, onboard_contract, screenshot
-from journeys.user_logon import register_user
+from journeys.user_logon import log_on_as_user, register_user
 
 ALSO_ON_POSTGRES = True  # the harness also runs it as faq-postgres
 BROWSERS = ("chromium", "firefox")  # and as faq-firefox: the expired-certificate explanation in Firefox
 
 LIFETIME = 25
-
-
-def user_logon(user, playwright, server, pin, shot, change_to=None):
-    browser = user.launch(playwright)
-    page = browser.new_page()
-    page.goto(server.logon_url + "/logon?as=user")
-    page.fill("#pin", pin)
-    page.click("button[type=submit]")
-    if change_to:
-        page.wait_for_url("**/logon/change-pin")
-        page.fill("#pin", change_to[0])
-        page.fill("#confirmation", change_to[1])
-        page.click("button[type=submit]")
-    page.wait_for_url("**/home")
-    screenshot(page, shot)
-    serial = page.inner_text("#serial").strip()
-    browser.close()
-    return serial
 
 
 def run(playwright, server, workdir):
@@ -48,7 +30,7 @@ def run(playwright, server, workdir):
     old_p12 = acquire_in_browser(user, playwright, server, workdir, "user",
                                  {"contractID": contract["contract_id"], "userID": "taro01", "pin": "riyou123", "confirmationPIN": "kaku1234"},
                                  "faq-04-user-acquire", password="old-p12-pass")
-    old_serial = user_logon(user, playwright, server, "riyou123", "faq-04-user-home", change_to=("mine1234", "mine5678"))
+    old_serial = log_on_as_user(user, playwright, server, "riyou123", "faq-04-user-home", change_to=("mine1234", "mine5678"))
     acquired_at = time.time()
 
     # 5. The certificate expires: wait past its lifetime.
@@ -59,7 +41,6 @@ def run(playwright, server, workdir):
     browser = user.launch(playwright)
     page = browser.new_page()
     page.goto(server.logon_url + "/logon?as=user")
-    screenshot(page, "faq-06-user-expired")
     assert page.get_attribute("#problem", "data-problem") == "expired", page.content()[:3000]
     assert "有効期限が切れました" in page.content()
     screenshot(page, "faq-06-user-expired")
@@ -93,7 +74,7 @@ def run(playwright, server, workdir):
     acquire_in_browser(user, playwright, server, workdir, "user",
                        {"contractID": contract["contract_id"], "userID": "taro01", "pin": "mine1234", "confirmationPIN": "mine5678"},
                        "faq-08-user-acquire-again")
-    new_serial = user_logon(user, playwright, server, "mine1234", "faq-08-user-home-again")
+    new_serial = log_on_as_user(user, playwright, server, "mine1234", "faq-08-user-home-again")
     assert new_serial != old_serial
 
     # 9. The old certificate is refused, and shows as revoked in OCSP and in the CRL. Browsers no

@@ -21,6 +21,26 @@ def register_user(page, server, contract_confirmation, user_id, name, pin, confi
     page.wait_for_selector("#registered-user-id")
 
 
+def log_on_as_user(user, playwright, server, pin, shot, change_to=None):
+    """Launches the user's browser and logs on with `pin` (setting `change_to` when asked);
+    returns the serial the home page shows."""
+    browser = user.launch(playwright)
+    page = browser.new_page()
+    page.goto(server.logon_url + "/logon?as=user")
+    page.fill("#pin", pin)
+    page.click("button[type=submit]")
+    if change_to:
+        page.wait_for_url("**/logon/change-pin")
+        page.fill("#pin", change_to[0])
+        page.fill("#confirmation", change_to[1])
+        page.click("button[type=submit]")
+    page.wait_for_url("**/home")
+    screenshot(page, shot)
+    serial = page.inner_text("#serial").strip()
+    browser.close()
+    return serial
+
+
 def run(playwright, server, workdir):
     contract = onboard_contract(playwright, server, workdir)
     _, browser, page = administrator_first_logon(playwright, server, workdir, contract, "kanri123", "kakunin45", "user-logon-1-admin")
@@ -51,11 +71,4 @@ def run(playwright, server, workdir):
     browser.close()
 
     # The PIN chosen in full width is the same PIN typed in half width (both are NFKC-normalised).
-    browser = user.launch(playwright)
-    page = browser.new_page()
-    page.goto(server.logon_url + "/logon?as=user")
-    page.fill("#pin", "mine1234")
-    page.click("button[type=submit]")
-    page.wait_for_url("**/home")
-    screenshot(page, "user-logon-6-home-half-width")
-    browser.close()
+    log_on_as_user(user, playwright, server, "mine1234", "user-logon-6-home-half-width")
