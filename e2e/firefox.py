@@ -27,7 +27,6 @@ PREFERENCES = {
     "security.default_personal_cert": "Select Automatically",
     "security.remember_cert_checkbox_default_setting": True,
     "security.OCSP.enabled": 0,
-    "intl.accept_languages": "ja-JP, ja",
     "browser.shell.checkDefaultBrowser": False,
     "browser.startup.homepage_override.mstone": "ignore",
     "browser.startup.page": 0,
@@ -42,15 +41,6 @@ PREFERENCES = {
     "browser.download.always_ask_before_handling_new_types": False,
     "browser.download.start_downloads_in_tmp_dir": False,
 }
-
-
-def prepare_profile(profile, tls_ca_pem, language="ja-JP, ja"):
-    """A fresh profile: an empty NSS database trusting only the TLS CA, and the preferences."""
-    profile.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["certutil", "-N", "-d", f"sql:{profile}", "--empty-password"], check=True)
-    subprocess.run(["certutil", "-A", "-d", f"sql:{profile}", "-n", "BizDirect TLS CA", "-t", "C,,",
-                    "-i", str(tls_ca_pem)], check=True)
-    write_preferences(profile, language)
 
 
 def write_preferences(profile, language, extra=None):
@@ -93,7 +83,6 @@ class FirefoxBrowser:
         self.command("session.new", {"capabilities": {"alwaysMatch": {"acceptInsecureCerts": False}}})
         contexts = self.command("browsingContext.getTree", {})["contexts"]
         self.pages = [FirefoxPage(self, contexts[0]["context"])]
-        self.handed_out = 0
 
     def _endpoint(self, start):
         """Firefox prints "WebDriver BiDi listening on ws://127.0.0.1:PORT" once it listens."""
@@ -127,15 +116,8 @@ class FirefoxBrowser:
             return message["result"]
 
     def new_page(self):
-        """The first call hands out the window Firefox opened; later calls open tabs."""
-        if self.handed_out < len(self.pages):
-            self.handed_out += 1
-            return self.pages[self.handed_out - 1]
-        context = self.command("browsingContext.create", {"type": "tab"})["context"]
-        page = FirefoxPage(self, context)
-        self.pages.append(page)
-        self.handed_out += 1
-        return page
+        """The window Firefox opened (the journeys never need two)."""
+        return self.pages[0]
 
     def close(self):
         if self.process.poll() is None:

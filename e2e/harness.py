@@ -36,8 +36,9 @@ POLICY_DIR = pathlib.Path("/etc/chromium/policies/managed")
 POLICY_FILE = POLICY_DIR / "bizdirect-e2e.json"
 def discover_journeys():
     """Every module in journeys/ with a run() is a journey (no list to forget); one that sets
-    ALSO_ON_POSTGRES = True also runs as NAME-postgres, one per browser its BROWSERS names."""
-    names = []
+    ALSO_ON_POSTGRES = True also runs as NAME-postgres, one per browser its BROWSERS names.
+    Returns {run name: (module, browser, on PostgreSQL)}."""
+    runs = {}
     for path in sorted((pathlib.Path(__file__).resolve().parent / "journeys").glob("*.py")):
         if path.stem.startswith("_"):
             continue
@@ -47,11 +48,11 @@ def discover_journeys():
         name = path.stem.replace("_", "-")
         browsers = getattr(module, "BROWSERS", ("chromium",))
         if "chromium" in browsers:
-            names.append(name)
+            runs[name] = (module, "chromium", False)
             if getattr(module, "ALSO_ON_POSTGRES", False):
-                names.append(name + "-postgres")
-        names.extend(f"{name}-{browser}" for browser in browsers if browser != "chromium")
-    return names
+                runs[name + "-postgres"] = (module, "chromium", True)
+        runs.update({f"{name}-{browser}": (module, browser, False) for browser in browsers if browser != "chromium"})
+    return runs
 
 
 def free_port():
@@ -127,22 +128,18 @@ class Server:
 
 
 # The browser customer identities use in the journey now running.
-BROWSER_SUFFIXES = ("-firefox", "-webkit")
 CURRENT = {"browser": "chromium"}
 
 
 class Identity:
     """One person's PC: a HOME with its own NSS database trusting our TLS CA. Chromium reads
-    HOME/.pki/nssdb; Firefox its profile's own database. `browser` defaults to the journey's."""
+    HOME/.pki/nssdb; Firefox its profile's own database (WebKit none: its
+    .pki/nssdb is only where pk12util proves the PKCS#12 imports). `browser` defaults to the journey's."""
 
     def __init__(self, workdir, name, server, browser=None):
         self.name, self.browser, self.server = name, browser or CURRENT["browser"], server
         self.home = workdir / f"home-{name}"
-        if self.browser == "firefox":
-            self.nssdb = self.home / "firefox-profile"
-            firefox.prepare_profile(self.nssdb, server.tls_ca_pem)
-            return
-        self.nssdb = self.home / ".pki" / "nssdb"
+        self.nssdb = self.home / ("firefox-profile" if self.browser == "firefox" else ".pki/nssdb")
         self.nssdb.mkdir(parents=True)
         subprocess.run(["certutil", "-N", "-d", f"sql:{self.nssdb}", "--empty-password"], check=True)
         # Only the TLS CA is trusted, as the help page tells customers; the client-certificate
@@ -160,20 +157,21 @@ class Identity:
         if self.browser == "firefox":
             language = f"{locale}, {locale.split('-')[0]}"
             browser = firefox.FirefoxBrowser(self.nssdb, self.home, language=language, log_path=self.home / "firefox.log")
-            OPEN_CONTEXTS.append(browser)
-            return browser
-        if self.browser == "webkit":
+        elif self.browser == "webkit":
             # WebKitGTK trusts the server's own certificate for its host (it reads no NSS database).
             leaf = self.home / "server.cert.pem"
-            leaf.write_text(ssl.get_server_certificate(("127.0.0.1", self.server.public_port)))
+            if not leaf.exists():
+                leaf.write_text(ssl.get_server_certificate(("127.0.0.1", self.server.public_port)))
             browser = webkit.WebKitBrowser(self.home, trusted=[("localhost", leaf)], language=locale.split("-")[0])
-            OPEN_CONTEXTS.append(browser)
-            return browser
-        context = playwright.chromium.launch_persistent_context(
+        else:
+            browser = self._launch_chromium(playwright, locale)
+        OPEN_CONTEXTS.append(browser)
+        return browser
+
+    def _launch_chromium(self, playwright, locale):
+        return playwright.chromium.launch_persistent_context(
             str(self.home / "profile"), executable_path=CHROMIUM, headless=True, locale=locale,
             env=dict(os.environ, HOME=str(self.home)), args=["--no-sandbox"], viewport={"width": 1100, "height": 800})
-        OPEN_CONTEXTS.append(context)
-        return context
 
 
 # The browsers a journey opened, so that a failing journey leaves a screenshot of every page it
@@ -419,24 +417,20 @@ def main(argv):
         return 2
     passed = failed = 0
     for name in names:
+        module, CURRENT["browser"], on_postgres = journeys[name]
         workdir = pathlib.Path(tempfile.mkdtemp(prefix=f"bizdirect-e2e-{name}-"))
         extra = ()
-        if name.endswith("-postgres"):
+        if on_postgres:
             url = postgres_database(name)
             if url is None:
                 print(f"journey {name}: SKIPPED (set BIZDIRECT_E2E_POSTGRES_URL to run it on PostgreSQL; CI does)")
                 continue
             extra = ("--database-url", url)
-        CURRENT["browser"] = next((suffix[1:] for suffix in BROWSER_SUFFIXES if name.endswith(suffix)), "chromium")
         server = Server(workdir, extra)
         write_policy(server.logon_url)
         print(f"journey {name}")
         OPEN_CONTEXTS.clear()
         try:
-            base = name.removesuffix("-postgres")
-            for suffix in BROWSER_SUFFIXES:
-                base = base.removesuffix(suffix)
-            module = importlib.import_module("journeys." + base.replace("-", "_"))
             with sync_playwright() as playwright:
                 try:
                     module.run(playwright, server, workdir)

@@ -76,7 +76,6 @@ class WebKitBrowser:
         self.session = session["sessionId"]
         self.version = session["capabilities"].get("browserVersion")
         self.pages = [WebKitPage(self)]
-        self.handed_out = False
 
     def call(self, method, path, body=None, timeout=60):
         request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", method=method,
@@ -94,7 +93,6 @@ class WebKitBrowser:
 
     def new_page(self):
         """The one window WebKitWebDriver opens (the journeys never need two)."""
-        self.handed_out = True
         return self.pages[0]
 
     def close(self):

@@ -2,10 +2,9 @@
 // scripts, in the page's order, sharing one global scope (their top-level `const DER` and
 // `const PKCS` are visible to each other and to us exactly as in the browser). Node 20 provides
 // what the page takes from the browser: crypto.subtle, TextEncoder, btoa and atob.
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import vm from "node:vm";
