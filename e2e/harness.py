@@ -68,13 +68,14 @@ class Server:
         self.workdir, self.extra_args = workdir, tuple(extra_args)
         self.data = workdir / "data"
         self.public_port, self.logon_port, self.http_port = ports or (free_port(), free_port(), free_port())
+        self.ops_port = free_port()
         self.binary = str(ROOT / ".build" / "debug" / "bizdirect")
         # Every command takes the same settings, so the CLI sees what the server sees.
         self.common = ["--data", str(self.data), *self.extra_args]
         self.log = open(workdir / "server.log", "a")
         self.process = subprocess.Popen(
             [self.binary, "serve", *self.common, "--public-port", str(self.public_port), "--logon-port", str(self.logon_port),
-             "--http-port", str(self.http_port), "--host-name", "localhost", "--host-name", "127.0.0.1"],
+             "--http-port", str(self.http_port), "--ops-port", str(self.ops_port), "--host-name", "localhost", "--host-name", "127.0.0.1"],
             stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         self.public_url = f"https://localhost:{self.public_port}"
         self.logon_url = f"https://localhost:{self.logon_port}"

@@ -15,6 +15,16 @@ public struct BizDirectConfiguration: Sendable {
     public var logonPort: Int = 8444
     /// CRL, OCSP and CA certificates (plain HTTP).
     public var httpPort: Int = 8080
+    /// The operations listener (health checks for the load balancer), plain HTTP. It is not a
+    /// customer-facing port: it binds to `operationsBindAddress`, loopback by default.
+    public var operationsPort: Int = 9180
+    /// The address the operations listener binds to.
+    public var operationsBindAddress: String = "127.0.0.1"
+    /// Load balancers in TCP passthrough mode (HAProxy `send-proxy-v2`, nginx `proxy_protocol on`)
+    /// whose connections begin with a PROXY header naming the client's address. Connections from
+    /// these addresses must send one; connections from anywhere else are taken as they come.
+    /// Empty (the default): no PROXY header is read from anyone.
+    public var proxyProtocolFrom: [AddressRange] = []
     /// Host names in the TLS server certificate and in published URLs; the first is canonical.
     public var hostNames: [String] = ["localhost", "127.0.0.1", "::1"]
     /// `sqlite:///…` (default: a file in the data folder) or `postgres://…`.
@@ -92,7 +102,7 @@ public struct BizDirectConfiguration: Sendable {
         func bad(_ name: String, _ rule: String) -> BizDirectError {
             .malformed("config.\(name)", "Setting \(name) is not valid: \(rule).")
         }
-        for (name, port) in [("public-port", publicPort), ("logon-port", logonPort), ("http-port", httpPort)] {
+        for (name, port) in [("public-port", publicPort), ("logon-port", logonPort), ("http-port", httpPort), ("ops-port", operationsPort)] {
             guard (0...65535).contains(port) else { throw bad(name, "a port is 0–65535") }
         }
         guard !hostNames.isEmpty, hostNames.allSatisfy({ !$0.isEmpty && !$0.contains("/") }) else {

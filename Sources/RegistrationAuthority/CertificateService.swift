@@ -146,9 +146,10 @@ public struct CertificateService: Sendable {
     /// published CRL. The caller calls `revocationsCommitted()` after its commit.
     @discardableResult
     func publishCRL(in tx: Store) async throws -> [UInt8] {
-        let now = clock.now()
-        return try await tx.transaction { [crlBuilder] tx in
+        try await tx.transaction { [crlBuilder, clock] tx in
             let (number, previousThisUpdate) = try await tx.claimNextCRLNumber()
+            // Read once the number is claimed: publishers queue on that row, so thisUpdate rises with the number.
+            let now = clock.now()
             try await Self.supersedeRenewedAtExpiry(tx, expiredAfter: previousThisUpdate ?? .distantPast, by: now)
             // Revoked certificates stay listed for a while after they expire (RFC 5280 allows
             // dropping them at expiry), so a relying party can still see that an old one was revoked.
@@ -203,18 +204,23 @@ public struct CertificateService: Sendable {
 
     /// The current CRL; a new one is made when none exists or the current one is past half its
     /// life. Concurrent callers at a stale CRL share one publication.
+    /// Every instance on the database serves the stored CRL; a stale one is replaced once across
+    /// instances: the replacing transaction locks the CRL row and looks again, so an instance
+    /// that waited behind another's publication serves that one instead of publishing its own.
     public func currentCRL() async throws -> [UInt8] {
-        if let crl = try await freshStoredCRL() { return crl }
+        if let crl = try await store.currentCRL(), isFresh(crl.thisUpdate) { return Array(crl.der) }
         return try await crlFlight.run { [self] in
-            // Another caller's publication may have finished while this one waited for the flight.
-            if let crl = try await freshStoredCRL() { return crl }
-            return try await publishCRL()
+            let (der, published) = try await store.transaction { [self] tx -> ([UInt8], Bool) in
+                if let crl = try await tx.lockCurrentCRL(), isFresh(crl.thisUpdate) { return (Array(crl.der), false) }
+                return (try await publishCRL(in: tx), true)
+            }
+            if published { revocationsCommitted() }
+            return der
         }
     }
 
-    private func freshStoredCRL() async throws -> [UInt8]? {
-        guard let crl = try await store.currentCRL(), clock.now().timeIntervalSince(crl.thisUpdate) < crlBuilder.lifetime / 2 else { return nil }
-        return Array(crl.der)
+    private func isFresh(_ thisUpdate: Date) -> Bool {
+        clock.now().timeIntervalSince(thisUpdate) < crlBuilder.lifetime / 2
     }
 
     /// Answers a DER OCSP request; a malformed one gets `malformedRequest`, never an error.
@@ -227,6 +233,7 @@ public struct CertificateService: Sendable {
             return OCSPResponder.malformedResponse
         }
         let now = clock.now()
+        if ocspCache.epochCheckDue(now: now), let number = try? await store.currentCRLNumber() { ocspCache.observe(crlNumber: number) }
         let key = query.cacheKey
         // With a nonce, sign fresh while the budget lasts; otherwise answer from (or into) the cache.
         let fresh = query.hasNonce && ocspCache.admitFresh(now: now)

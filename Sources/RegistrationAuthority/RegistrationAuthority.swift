@@ -121,7 +121,8 @@ public final class RegistrationAuthority: Sendable {
             bankCode: configuration.bankCode, staffCertificateLifetime: configuration.staffCertificateLifetime, clock: clock, logger: logger)
         logon = LogonService(store: store, issuingCA: hierarchy.issuing, hasher: hasher, lockoutLimit: configuration.lockoutLimit, clock: clock,
                              logger: logger, perAccountPerMinute: configuration.attemptsPerAccountPerMinute)
-        sessions = SessionService(store: store, clock: clock, random: random, absoluteTimeout: configuration.sessionAbsoluteTimeout, logger: logger)
+        sessions = SessionService(store: store, clock: clock, random: random, absoluteTimeout: configuration.sessionAbsoluteTimeout,
+                                  attemptsPerAddressPerMinute: configuration.attemptsPerMinute, logger: logger)
         staff = StaffService(store: store, hasher: hasher, certificates: certificates, clock: clock, random: random)
         branch = BranchService(store: store, certificates: certificates, logon: logon, hasher: hasher, vault: vault, clock: clock, random: random)
         cards = CardService(store: store, vault: vault, hasher: hasher, random: random)

@@ -25,7 +25,9 @@ final class SingleFlight<Value: Sendable>: Sendable {
 /// The key is the request's CertIDs; a nonce is not part of it. Requests with a nonce are
 /// signed fresh (echoing it) while `freshPerSecond` allows; past that they get the cached
 /// response without a nonce, which RFC 8954 §2.1 permits. Any revocation in this process
-/// empties the cache; another instance's revocation shows after at most `lifetime`.
+/// empties the cache. Every revocation also publishes a CRL with a new number, so the cache
+/// compares the stored CRL number at most once per `epochCheckInterval` and empties itself when
+/// it moved: another instance's revocation shows here within that second.
 final class OCSPResponseCache: Sendable {
     struct Entry: Sendable {
         let response: [UInt8]
@@ -37,6 +39,9 @@ final class OCSPResponseCache: Sendable {
     let freshPerSecond: Int
     private let entries = Mutex<[[UInt8]: Entry]>([:])
     private let freshWindow = Mutex<(second: Int, count: Int)>((0, 0))
+    /// How often the stored CRL number is compared (`epochCheckDue`).
+    let epochCheckInterval: TimeInterval = 1
+    private let epoch = Mutex<(checkedAt: Date, crlNumber: Int?)>((.distantPast, nil))
 
     init(lifetime: TimeInterval = 60, capacity: Int = 10_000, freshPerSecond: Int = 200) {
         self.lifetime = lifetime
@@ -71,6 +76,26 @@ final class OCSPResponseCache: Sendable {
             window.count += 1
             return true
         }
+    }
+
+    /// True for one caller per `epochCheckInterval`: that caller reads the stored CRL number and
+    /// passes it to `observe(crlNumber:)`.
+    func epochCheckDue(now: Date) -> Bool {
+        epoch.withLock { state in
+            guard now.timeIntervalSince(state.checkedAt) >= epochCheckInterval || now < state.checkedAt else { return false }
+            state.checkedAt = now
+            return true
+        }
+    }
+
+    /// Empties the cache when the stored CRL number moved since the last look (a revocation or a
+    /// refresh, in any instance).
+    func observe(crlNumber: Int) {
+        let moved = epoch.withLock { state in
+            defer { state.crlNumber = crlNumber }
+            return state.crlNumber != nil && state.crlNumber != crlNumber
+        }
+        if moved { removeAll() }
     }
 
     func removeAll() {

@@ -25,7 +25,18 @@ public struct SessionService: Sendable {
     let clock: any WallClock
     let random: any RandomSource
     let absoluteTimeout: TimeInterval
+    /// Secret-checking requests allowed per client address per minute.
+    let attemptsPerAddressPerMinute: Int
     let logger: Logger
+
+    /// Counts one secret-checking request (PIN, card, acquisition code) from `clientAddress`, in
+    /// the database, so that every instance behind the load balancer shares one count per address
+    /// (a fixed one-minute window, `Store.countAttempt`). False past the limit: the caller refuses
+    /// before any secret is looked at. It slows guessing across many IDs from one address, on top
+    /// of each person's lock.
+    public func admitSecretAttempt(from clientAddress: String) async throws -> Bool {
+        try await store.countAttempt(bucket: "address:\(clientAddress)", window: 60, at: clock.now()) <= attemptsPerAddressPerMinute
+    }
 
     /// Starts a session for `holderID`, bound to the certificate with `fingerprint`. Only the
     /// logon flow starts sessions, once the PIN was right.
@@ -130,13 +141,18 @@ public struct SessionService: Sendable {
     public func count() async throws -> Int { try await store.sessionCount() }
 
     /// Deletes sessions that ended, went idle past the longest idle timeout, or passed the
-    /// absolute timeout (the purge job; it decides nothing about anyone, so it is not audited).
+    /// absolute timeout, and old rate buckets (the purge job; it decides nothing about anyone, so
+    /// it is not audited). Runs at most once per `every` across all instances on the database
+    /// (`Store.claimDueJob`); returns nil when this call did not run it.
     @discardableResult
-    public func purge(longestIdleTimeout: TimeInterval) async throws -> Int {
+    public func purge(longestIdleTimeout: TimeInterval, every interval: TimeInterval = 0) async throws -> Int? {
         let now = clock.now()
-        try await store.purgeRateBuckets(before: now)
-        return try await store.purgeSessions(idleBefore: now.addingTimeInterval(-longestIdleTimeout),
-                                             absoluteBefore: now.addingTimeInterval(-absoluteTimeout))
+        return try await store.transaction { [absoluteTimeout] tx -> Int? in
+            guard try await tx.claimDueJob("session-purge", every: interval, at: now) else { return nil }
+            try await tx.purgeRateBuckets(before: now)
+            return try await tx.purgeSessions(idleBefore: now.addingTimeInterval(-longestIdleTimeout),
+                                              absoluteBefore: now.addingTimeInterval(-absoluteTimeout))
+        }
     }
 
     private func newToken() -> String {

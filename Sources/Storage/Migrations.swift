@@ -125,3 +125,17 @@ struct CreateSchemaV4: AsyncMigration {
         try await database.schema("key_bindings").delete()
     }
 }
+
+/// Version 5: background work that several server processes on one database share (the session
+/// purge, CRL refresh) is claimed per run through one row per job, so it runs once across
+/// instances (`Store.claimDueJob`).
+struct CreateSchemaV5: AsyncMigration {
+    func prepare(on database: any Database) async throws {
+        try await database.schema("scheduled_jobs")
+            .field("name", .string, .identifier(auto: false)).field("due_at", .datetime, .required).create()
+    }
+
+    func revert(on database: any Database) async throws {
+        try await database.schema("scheduled_jobs").delete()
+    }
+}

@@ -90,9 +90,27 @@ public final class StorageDatabase: Sendable {
         migrations.add(CreateSchemaV2())
         migrations.add(CreateSchemaV3())
         migrations.add(CreateSchemaV4())
+        migrations.add(CreateSchemaV5())
         let migrator = Migrator(databases: databases, migrations: migrations, logger: logger, on: eventLoop)
-        try await migrator.setupIfNeeded().flatMap { migrator.prepareBatch() }.get()
+        let migrate: @Sendable () async throws -> Void = { try await migrator.setupIfNeeded().flatMap { migrator.prepareBatch() }.get() }
+        guard engine == .postgres else { return try await migrate() }
+        // Several instances may start at once on one PostgreSQL: one migrates while the others
+        // wait on a session advisory lock, held on its own connection while the migrator uses others.
+        try await database.withConnection { connection in
+            guard let sql = connection as? any SQLDatabase else { return try await migrate() }
+            try await sql.raw("SELECT pg_advisory_lock(\(literal: Self.migrationLockKey))").run()
+            do {
+                try await migrate()
+            } catch {
+                try? await sql.raw("SELECT pg_advisory_unlock(\(literal: Self.migrationLockKey))").run()
+                throw error
+            }
+            try await sql.raw("SELECT pg_advisory_unlock(\(literal: Self.migrationLockKey))").run()
+        }
     }
+
+    /// The advisory-lock key that serialises migrations across instances ("BIZDMIGR").
+    static let migrationLockKey: Int64 = 0x4249_5A44_4D49_4752
 
     /// Closes every connection.
     public func shutdown() async {

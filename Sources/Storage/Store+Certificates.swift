@@ -143,9 +143,7 @@ extension Store {
     /// the numbers rise strictly (RFC 5280 §5.2.3). Run it first in the publishing transaction.
     /// Returns the number and the previous CRL's thisUpdate (nil before the first CRL).
     public func claimNextCRLNumber() async throws -> (number: Int, previousThisUpdate: Date?) {
-        try await sql.insert(into: CRLModel.schema).columns("id", "number", "der", "this_update")
-            .values(SQLBind(1), SQLBind(0), SQLBind(Data()), SQLBind(Date(timeIntervalSince1970: 0)))
-            .ignoringConflicts(with: "id").run()
+        try await ensureCRLState()
         struct Row: Decodable { let number: Int }
         let rows = try await sql.update(CRLModel.schema)
             .set(SQLIdentifier("number"), to: SQLRaw("number + 1"))
@@ -159,6 +157,36 @@ extension Store {
     }
 
     /// Saves a new CRL as the current one.
+    /// The stored CRL's number (0 before the first), without reading the CRL itself.
+    public func currentCRLNumber() async throws -> Int {
+        struct Row: Decodable { let number: Int }
+        return try await sql.select().column("number").from(CRLModel.schema).where("id", .equal, SQLBind(1))
+            .first(decoding: Row.self)?.number ?? 0
+    }
+
+    /// When the stored CRL was made (nil before the first), without reading the CRL itself.
+    public func currentCRLIssuedAt() async throws -> Date? {
+        try await CRLModel.query(on: database).filter(\.$id == 1).filter(\.$number > 0).field(\.$thisUpdate).first()?.thisUpdate
+    }
+
+    /// Locks the CRL state row until the transaction ends, without claiming a number, and returns
+    /// the current CRL (nil before the first): a refresher can then check whether another instance
+    /// already refreshed it before making one (each stale CRL is replaced once, not once per instance).
+    public func lockCurrentCRL() async throws -> CRLModel? {
+        try await ensureCRLState()
+        // A no-op UPDATE takes the row lock on PostgreSQL and the write lock on SQLite.
+        try await sql.update(CRLModel.schema).set(SQLIdentifier("number"), to: SQLRaw("number"))
+            .where(SQLIdentifier("id"), .equal, SQLBind(1)).run()
+        guard let crl = try await currentCRL(), crl.number > 0 else { return nil }
+        return crl
+    }
+
+    private func ensureCRLState() async throws {
+        try await sql.insert(into: CRLModel.schema).columns("id", "number", "der", "this_update")
+            .values(SQLBind(1), SQLBind(0), SQLBind(Data()), SQLBind(Date(timeIntervalSince1970: 0)))
+            .ignoringConflicts(with: "id").run()
+    }
+
     public func saveCRL(number: Int, der: [UInt8], at time: Date) async throws {
         let row = try await currentCRL() ?? { let r = CRLModel(); r.id = 1; return r }()
         row.number = number

@@ -9,8 +9,9 @@ public struct BizDirectRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The connection's channel.
     let channel: any Channel
-    /// The client's IP address, for the audit chain.
-    public let clientAddress: String
+    /// The client's IP address, for limits, logs and the audit chain: the peer's, or the one a
+    /// trusted proxy named (`ProxiedClientAddressMiddleware`).
+    public internal(set) var clientAddress: String
     /// The page language, set by `LanguageMiddleware`.
     public var language: Language = .ja
     /// The client certificate (DER), set by `PeerCertificateMiddleware` on the logon listener.

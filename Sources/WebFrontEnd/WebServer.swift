@@ -9,10 +9,11 @@ import NIOSSL
 import RegistrationAuthority
 import ServiceLifecycle
 
-/// The three listeners: the public site, the certificate-logon site and publication.
+/// The four listeners: the public site, the certificate-logon site, publication, and operations
+/// (health checks, loopback by default).
 public struct WebServer: Sendable {
     /// Which listener a port report is about.
-    public enum Listener: String, Sendable { case publicSite, logonSite, publication }
+    public enum Listener: String, Sendable, CaseIterable { case publicSite, logonSite, publication, operations }
 
     let ra: RegistrationAuthority
     let logger: Logger
@@ -42,18 +43,19 @@ public struct WebServer: Sendable {
         let links = ["public": "https://\(host):\(config.publicPort)", "logon": "https://\(host):\(config.logonPort)",
                      "publication": config.publicationBaseURL]
         let renderer = try await PageRenderer.load(links: links)
-        let limiter = AttemptLimiter(limit: config.attemptsPerMinute)
+        let limiter = AttemptLimitMiddleware(sessions: ra.sessions)
+        let proxies = config.proxyProtocolFrom
 
         // Routes that check a secret are declared in a `secrets` group: the limiter is a property
         // of the route, and it keys on the matched route, so no spelling of a path escapes it.
         let publicRouter = router(renderer: renderer, https: true)
-        let publicSecrets = publicRouter.group().add(middleware: AttemptLimitMiddleware(limiter: limiter))
+        let publicSecrets = publicRouter.group().add(middleware: limiter)
         PublicController(renderer: renderer, tlsCAFingerprint: ra.tlsMaterial.tlsCAFingerprint).register(on: publicRouter)
         AcquisitionController(ra: ra, renderer: renderer).register(on: publicRouter, secrets: publicSecrets)
 
         let logonRouter = router(renderer: renderer, https: true)
         logonRouter.add(middleware: PeerCertificateMiddleware())
-        let logonSecrets = logonRouter.group().add(middleware: AttemptLimitMiddleware(limiter: limiter))
+        let logonSecrets = logonRouter.group().add(middleware: limiter)
         LogonController(ra: ra, renderer: renderer).register(on: logonRouter, secrets: logonSecrets)
         BranchController(ra: ra, renderer: renderer).register(on: logonRouter)
         AccountController(ra: ra, renderer: renderer).register(on: logonRouter, secrets: logonSecrets)
@@ -62,11 +64,18 @@ public struct WebServer: Sendable {
         let publicationRouter = router(renderer: renderer, https: false)
         PublicationController(ra: ra).register(on: publicationRouter)
 
+        let operationsRouter = Router(context: BizDirectRequestContext.self)
+        OperationsController(health: ra).register(on: operationsRouter)
+
         return [
             application(publicRouter, port: config.publicPort,
-                        server: try .tls(.http1(configuration: limits.http1), tlsConfiguration: serverTLS(clientCertificates: false)), .publicSite),
-            application(logonRouter, port: config.logonPort, server: try .tls(.http1(configuration: limits.http1), configuration: logonTLS()), .logonSite),
-            application(publicationRouter, port: config.httpPort, server: .http1(configuration: limits.http1), .publication),
+                        server: .bizDirect(http1: limits.http1, tls: .init(tlsConfiguration: try serverTLS(clientCertificates: false)), proxyProtocolFrom: proxies),
+                        .publicSite),
+            application(logonRouter, port: config.logonPort, server: .bizDirect(http1: limits.http1, tls: try logonTLS(), proxyProtocolFrom: proxies), .logonSite),
+            application(publicationRouter, port: config.httpPort, server: .bizDirect(http1: limits.http1, tls: nil, proxyProtocolFrom: proxies), .publication),
+            // Health checks come straight from the load balancer, never with a PROXY header.
+            application(operationsRouter, bind: config.operationsBindAddress, port: config.operationsPort,
+                        server: .bizDirect(http1: limits.http1, tls: nil, proxyProtocolFrom: []), .operations),
             PeriodicJob.crlRefresh(ra, logger: logger),
             PeriodicJob.ocspResponderRenewal(ra, logger: logger),
             PeriodicJob.sessionPurge(ra, logger: logger),
@@ -75,6 +84,8 @@ public struct WebServer: Sendable {
 
     private func router(renderer: PageRenderer, https: Bool) -> Router<BizDirectRequestContext> {
         let router = Router(context: BizDirectRequestContext.self)
+        // First, so that limits, logs and the audit chain all see the client's address.
+        if !ra.configuration.proxyProtocolFrom.isEmpty { router.add(middleware: ProxiedClientAddressMiddleware()) }
         router.add(middleware: LanguageMiddleware())
         router.add(middleware: SecurityHeadersMiddleware(https: https))
         router.add(middleware: ErrorPageMiddleware(renderer: renderer))
@@ -82,11 +93,12 @@ public struct WebServer: Sendable {
         return router
     }
 
-    private func application(_ router: Router<BizDirectRequestContext>, port: Int, server: HTTPServerBuilder, _ listener: Listener) -> any Service {
+    private func application(_ router: Router<BizDirectRequestContext>, bind: String? = nil, port: Int, server: HTTPServerBuilder,
+                             _ listener: Listener) -> any Service {
         let onListening = self.onListening
         return Application(
             router: router, server: server,
-            configuration: .init(address: .hostname(ra.configuration.bindAddress, port: port), serverName: nil,
+            configuration: .init(address: .hostname(bind ?? ra.configuration.bindAddress, port: port), serverName: nil,
                                  availableConnectionsDelegate: MaximumAvailableConnections(limits.maximumConnections, logger: logger)),
             onServerRunning: { channel in await onListening(listener, channel.localAddress?.port ?? port) },
             logger: logger)

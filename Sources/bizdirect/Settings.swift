@@ -11,6 +11,9 @@ struct Settings: ParsableArguments {
     @Option(help: "Public site HTTPS port (env BIZDIRECT_PUBLIC_PORT; default 8443).") var publicPort: Int?
     @Option(help: "Certificate-logon HTTPS port (env BIZDIRECT_LOGON_PORT; default 8444).") var logonPort: Int?
     @Option(help: "CRL/OCSP/CA HTTP port (env BIZDIRECT_HTTP_PORT; default 8080).") var httpPort: Int?
+    @Option(help: "Operations port: /health/live, /health/ready (env BIZDIRECT_OPS_PORT; default 9180).") var opsPort: Int?
+    @Option(help: "Operations listener bind address (env BIZDIRECT_OPS_BIND; default 127.0.0.1).") var opsBind: String?
+    @Option(help: "Address or CIDR of a TCP load balancer that sends a PROXY header (v1 or v2) before TLS; repeat for several (env BIZDIRECT_PROXY_PROTOCOL_FROM, comma-separated; default none).") var proxyProtocolFrom: [String] = []
     @Option(help: "Host name for certificates and URLs; repeat for several (env BIZDIRECT_HOST_NAMES, comma-separated).") var hostName: [String] = []
     @Option(help: "Database URL: sqlite:///path or postgres://user:pass@host/db (env BIZDIRECT_DATABASE_URL).") var databaseURL: String?
     @Option(help: "Bank name in certificates (env BIZDIRECT_BANK_NAME).") var bankName: String?
@@ -55,6 +58,16 @@ struct Settings: ParsableArguments {
         c.publicPort = try pick(publicPort, "BIZDIRECT_PUBLIC_PORT", { Int($0) }) ?? c.publicPort
         c.logonPort = try pick(logonPort, "BIZDIRECT_LOGON_PORT", { Int($0) }) ?? c.logonPort
         c.httpPort = try pick(httpPort, "BIZDIRECT_HTTP_PORT", { Int($0) }) ?? c.httpPort
+        c.operationsPort = try pick(opsPort, "BIZDIRECT_OPS_PORT", { Int($0) }) ?? c.operationsPort
+        c.operationsBindAddress = try pick(opsBind, "BIZDIRECT_OPS_BIND", { $0 }) ?? c.operationsBindAddress
+        let proxies = try pick(proxyProtocolFrom.isEmpty ? nil : proxyProtocolFrom, "BIZDIRECT_PROXY_PROTOCOL_FROM", { $0.split(separator: ",").map(String.init) }) ?? []
+        for entry in proxies {
+            do throws(BizDirectError) {
+                c.proxyProtocolFrom.append(try AddressRange(parsing: entry.trimmingCharacters(in: .whitespaces)))
+            } catch {
+                throw ValidationError("Setting proxy-protocol-from is not valid: \(error.detail)")
+            }
+        }
         c.hostNames = try pick(hostName.isEmpty ? nil : hostName, "BIZDIRECT_HOST_NAMES", { $0.split(separator: ",").map(String.init) }) ?? c.hostNames
         c.databaseURL = try pick(databaseURL, "BIZDIRECT_DATABASE_URL", { $0 })
         c.bankName = try pick(bankName, "BIZDIRECT_BANK_NAME", { $0 }) ?? c.bankName

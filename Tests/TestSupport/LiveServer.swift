@@ -29,6 +29,7 @@ public final class LiveServer: Sendable {
         var configuration = BizDirectConfiguration(dataDirectory: directory.url)
         configuration.publicPort = 0
         configuration.logonPort = 0
+        configuration.operationsPort = 0
         configuration.scryptLogN = 12
         configuration.databaseURL = try await TestDatabase.url(in: directory.url)
         configure(&configuration)
@@ -91,14 +92,14 @@ final class PortCollector: Sendable {
 
     func record(_ listener: WebServer.Listener, _ port: Int) { ports.withLockedValue { $0[listener] = port } }
 
-    /// Waits for all three listeners; fails early if the server task ends (e.g. a port was taken).
+    /// Waits for all four listeners; fails early if the server task ends (e.g. a port was taken).
     func wait(while task: Task<Void, any Error>) async throws -> [WebServer.Listener: Int] {
         let finished = NIOLockedValueBox(false)
         let watcher = Task { _ = try? await task.value; finished.withLockedValue { $0 = true } }
         defer { watcher.cancel() }
         for _ in 0..<800 {
             let snapshot = ports.withLockedValue { $0 }
-            if snapshot.count == 3 { return snapshot }
+            if snapshot.count == WebServer.Listener.allCases.count { return snapshot }
             if finished.withLockedValue({ $0 }) { break }
             try await Task.sleep(for: .milliseconds(25))
         }

@@ -13,6 +13,8 @@ public final class ServerProcess: @unchecked Sendable {
     public let publicPort: Int
     public let logonPort: Int
     public let httpPort: Int
+    /// The operations listener's port (`/health/ready`).
+    public let operationsPort: Int
     /// Where the process's standard output and error go.
     public let outputPath: String
 
@@ -29,9 +31,9 @@ public final class ServerProcess: @unchecked Sendable {
     /// Whether the built `bizdirect` executable is there (always required in CI).
     public static var available: Bool { ProcessInfo.processInfo.environment["CI"] != nil || executable != nil }
 
-    private init(process: Process, ports: (Int, Int, Int), outputPath: String) {
+    private init(process: Process, ports: (Int, Int, Int, Int), outputPath: String) {
         self.process = process
-        (publicPort, logonPort, httpPort) = ports
+        (publicPort, logonPort, httpPort, operationsPort) = ports
         self.outputPath = outputPath
     }
 
@@ -57,14 +59,14 @@ public final class ServerProcess: @unchecked Sendable {
         guard let curl = ExternalTool.find("curl") else { throw BizDirectError.internal("test.noCurl", "curl is needed") }
         var lastOutput = ""
         for attempt in 0..<3 {
-            let ports = (FreePort.find(), FreePort.find(), FreePort.find())
+            let ports = (FreePort.find(), FreePort.find(), FreePort.find(), FreePort.find())
             let outputPath = directory.appendingPathComponent("serve-\(ports.1)-\(attempt).log").path
             FileManager.default.createFile(atPath: outputPath, contents: nil)
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
             let process = Process()
             process.executableURL = URL(fileURLWithPath: executable)
             process.arguments = ["serve", "--data", directory.path, "--public-port", "\(ports.0)", "--logon-port", "\(ports.1)",
-                                 "--http-port", "\(ports.2)", "--database-url", databaseURL] + extra
+                                 "--http-port", "\(ports.2)", "--ops-port", "\(ports.3)", "--database-url", databaseURL] + extra
             var merged = ProcessInfo.processInfo.environment
             merged.merge(environment) { $1 }
             process.environment = merged
@@ -98,7 +100,7 @@ public final class ServerProcess: @unchecked Sendable {
     public static func startExpectingRefusal(directory: URL, databaseURL: String, extra: [String] = [],
                                              environment: [String: String] = [:]) async throws -> (status: Int32, output: String) {
         let arguments = ["serve", "--data", directory.path, "--public-port", "\(FreePort.find())", "--logon-port", "\(FreePort.find())",
-                         "--http-port", "\(FreePort.find())", "--database-url", databaseURL] + extra
+                         "--http-port", "\(FreePort.find())", "--ops-port", "\(FreePort.find())", "--database-url", databaseURL] + extra
         return try await command(arguments, environment: environment, timeout: .seconds(60))
     }
 

@@ -75,7 +75,7 @@ struct CommandLineTests {
         defer { holder.close() }
         let result = try await ExternalTool.run(executable, ["serve", "--data", directory.url.path, "--public-port", "\(busy)",
                                                              "--logon-port", "\(FreePort.find())", "--http-port", "\(FreePort.find())",
-                                                             "--scrypt-log-n", "10"], timeout: .seconds(60))
+                                                             "--ops-port", "\(FreePort.find())", "--scrypt-log-n", "10"], timeout: .seconds(60))
         #expect(result.status == 1, "\(result.output)")
         #expect(result.output.contains("bizdirect: cannot serve:") && !result.output.contains("Fatal error") && !result.output.contains("Assertion"),
                 "\(result.output.suffix(400))")
