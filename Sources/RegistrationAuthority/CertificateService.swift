@@ -210,11 +210,16 @@ public struct CertificateService: Sendable {
     public func currentCRL() async throws -> [UInt8] {
         if let crl = try await store.currentCRL(), isFresh(crl.thisUpdate) { return Array(crl.der) }
         return try await crlFlight.run { [self] in
-            let (der, published) = try await store.transaction { [self] tx -> ([UInt8], Bool) in
-                if let crl = try await tx.lockCurrentCRL(), isFresh(crl.thisUpdate) { return (Array(crl.der), false) }
-                return (try await publishCRL(in: tx), true)
+            let (der, published) = try await store.transaction { [self] tx -> ([UInt8], Int?) in
+                if let crl = try await tx.lockCurrentCRL(), isFresh(crl.thisUpdate) { return (Array(crl.der), nil) }
+                let der = try await publishCRL(in: tx)
+                return (der, try await tx.currentCRLNumber())
             }
-            if published { revocationsCommitted() }
+            if let published {
+                revocationsCommitted()
+                // After the commit: the operator (and the multi-instance test) sees each refresh once, from the instance that made it.
+                logger.info("CRL published", metadata: ["number": "\(published)"])
+            }
             return der
         }
     }
