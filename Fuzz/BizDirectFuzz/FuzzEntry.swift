@@ -17,7 +17,7 @@ import WebFrontEnd
 
 /// The decoders a harness can exercise.
 enum FuzzTarget: String, CaseIterable {
-    case ocsp, ocspGET = "ocsp-get", csr, certificate, form, json, http, keyMaterial = "key-material"
+    case ocsp, ocspGET = "ocsp-get", csr, certificate, form, json, http, keyMaterial = "key-material", proxy
 
     static var current: FuzzTarget {
         let name = ProcessInfo.processInfo.environment["BIZDIRECT_FUZZ_TARGET"] ?? ""
@@ -62,6 +62,25 @@ enum FuzzTarget: String, CaseIterable {
             Self.requestParts(String(decoding: bytes, as: UTF8.self))
         case .keyMaterial:
             Self.keyMaterial(bytes)
+        case .proxy:
+            Self.proxyHeader(bytes)
+        }
+    }
+
+    /// The PROXY header a load balancer sends first, and the trusted-proxy list entries: a header
+    /// is never longer than the bytes given nor than its limit, and names a real address or none.
+    static func proxyHeader(_ bytes: [UInt8]) {
+        do {
+            if case .header(let length, let source) = try ProxyHeader.parse(bytes) {
+                guard length > 0, length <= bytes.count, length <= 1024 else { fatalError("PROXY header of \(length) bytes from \(bytes.count)") }
+                if let source, source.bytes.count != 4, source.bytes.count != 16 { fatalError("PROXY source of \(source.bytes.count) bytes") }
+            }
+        } catch {
+            guard error.reason == "proxy.header" else { fatalError("PROXY refusal without its reason: \(error)") }
+        }
+        let text = String(decoding: bytes.prefix(64), as: UTF8.self)
+        if let range = try? AddressRange(parsing: text), let address = IPAddress(text.split(separator: "/").first ?? "") {
+            guard range.contains(address) else { fatalError("\(text) does not contain its own address") }
         }
     }
 

@@ -25,6 +25,13 @@ public struct BizDirectConfiguration: Sendable {
     /// these addresses must send one; connections from anywhere else are taken as they come.
     /// Empty (the default): no PROXY header is read from anyone.
     public var proxyProtocolFrom: [AddressRange] = []
+    /// Reverse-proxy mode: a plain-HTTP listener on this port serves the certificate-logon site
+    /// to a TLS-terminating proxy, which forwards the client certificate in the RFC 9440
+    /// `Client-Cert` header. Nil (the default): no such listener.
+    public var reverseProxyPort: Int?
+    /// The proxies whose `Client-Cert`, `Forwarded` and `X-Forwarded-For` headers the
+    /// reverse-proxy listener believes; from anyone else those headers are refused.
+    public var trustedProxies: [AddressRange] = []
     /// Host names in the TLS server certificate and in published URLs; the first is canonical.
     public var hostNames: [String] = ["localhost", "127.0.0.1", "::1"]
     /// `sqlite:///…` (default: a file in the data folder) or `postgres://…`.
@@ -104,6 +111,10 @@ public struct BizDirectConfiguration: Sendable {
         }
         for (name, port) in [("public-port", publicPort), ("logon-port", logonPort), ("http-port", httpPort), ("ops-port", operationsPort)] {
             guard (0...65535).contains(port) else { throw bad(name, "a port is 0–65535") }
+        }
+        if let reverseProxyPort {
+            guard (0...65535).contains(reverseProxyPort) else { throw bad("reverse-proxy-port", "a port is 0–65535") }
+            guard !trustedProxies.isEmpty else { throw bad("trusted-proxy", "reverse-proxy mode needs at least one trusted proxy address") }
         }
         guard !hostNames.isEmpty, hostNames.allSatisfy({ !$0.isEmpty && !$0.contains("/") }) else {
             throw bad("host-name", "give at least one host name without scheme or path")

@@ -13,7 +13,11 @@ import ServiceLifecycle
 /// (health checks, loopback by default).
 public struct WebServer: Sendable {
     /// Which listener a port report is about.
-    public enum Listener: String, Sendable, CaseIterable { case publicSite, logonSite, publication, operations }
+    public enum Listener: String, Sendable, CaseIterable {
+        case publicSite, logonSite, publication, operations
+        /// The certificate-logon site behind a TLS-terminating reverse proxy (off by default).
+        case reverseProxy
+    }
 
     let ra: RegistrationAuthority
     let logger: Logger
@@ -53,13 +57,20 @@ public struct WebServer: Sendable {
         PublicController(renderer: renderer, tlsCAFingerprint: ra.tlsMaterial.tlsCAFingerprint).register(on: publicRouter)
         AcquisitionController(ra: ra, renderer: renderer).register(on: publicRouter, secrets: publicSecrets)
 
-        let logonRouter = router(renderer: renderer, https: true)
-        logonRouter.add(middleware: PeerCertificateMiddleware())
-        let logonSecrets = logonRouter.group().add(middleware: limiter)
-        LogonController(ra: ra, renderer: renderer).register(on: logonRouter, secrets: logonSecrets)
-        BranchController(ra: ra, renderer: renderer).register(on: logonRouter)
-        AccountController(ra: ra, renderer: renderer).register(on: logonRouter, secrets: logonSecrets)
-        AdministratorController(ra: ra, renderer: renderer).register(on: logonRouter, secrets: logonSecrets)
+        // The certificate-logon site: the certificate from the TLS handshake, or (on the
+        // reverse-proxy listener) from a trusted proxy's Client-Cert header. Everything after the
+        // first middleware is the same.
+        func logonSite(certificateFrom source: some RouterMiddleware<BizDirectRequestContext>) -> Router<BizDirectRequestContext> {
+            let logonRouter = router(renderer: renderer, https: true)
+            logonRouter.add(middleware: source)
+            let logonSecrets = logonRouter.group().add(middleware: limiter)
+            LogonController(ra: ra, renderer: renderer).register(on: logonRouter, secrets: logonSecrets)
+            BranchController(ra: ra, renderer: renderer).register(on: logonRouter)
+            AccountController(ra: ra, renderer: renderer).register(on: logonRouter, secrets: logonSecrets)
+            AdministratorController(ra: ra, renderer: renderer).register(on: logonRouter, secrets: logonSecrets)
+            return logonRouter
+        }
+        let logonRouter = logonSite(certificateFrom: PeerCertificateMiddleware())
 
         let publicationRouter = router(renderer: renderer, https: false)
         PublicationController(ra: ra).register(on: publicationRouter)
@@ -67,7 +78,7 @@ public struct WebServer: Sendable {
         let operationsRouter = Router(context: BizDirectRequestContext.self)
         OperationsController(health: ra).register(on: operationsRouter)
 
-        return [
+        var services: [any Service] = [
             application(publicRouter, port: config.publicPort,
                         server: .bizDirect(http1: limits.http1, tls: .init(tlsConfiguration: try serverTLS(clientCertificates: false)), proxyProtocolFrom: proxies),
                         .publicSite),
@@ -76,6 +87,14 @@ public struct WebServer: Sendable {
             // Health checks come straight from the load balancer, never with a PROXY header.
             application(operationsRouter, bind: config.operationsBindAddress, port: config.operationsPort,
                         server: .bizDirect(http1: limits.http1, tls: nil, proxyProtocolFrom: []), .operations),
+        ]
+        if let port = config.reverseProxyPort {
+            // Plain HTTP from the proxy on a private network: TLS, and the client certificate's
+            // proof of possession, end at the proxy.
+            let router = logonSite(certificateFrom: ReverseProxyMiddleware(trusted: config.trustedProxies, audit: ra))
+            services.append(application(router, port: port, server: .bizDirect(http1: limits.http1, tls: nil, proxyProtocolFrom: []), .reverseProxy))
+        }
+        return services + [
             PeriodicJob.crlRefresh(ra, logger: logger),
             PeriodicJob.ocspResponderRenewal(ra, logger: logger),
             PeriodicJob.sessionPurge(ra, logger: logger),

@@ -13,6 +13,8 @@ struct Settings: ParsableArguments {
     @Option(help: "CRL/OCSP/CA HTTP port (env BIZDIRECT_HTTP_PORT; default 8080).") var httpPort: Int?
     @Option(help: "Operations port: /health/live, /health/ready (env BIZDIRECT_OPS_PORT; default 9180).") var opsPort: Int?
     @Option(help: "Operations listener bind address (env BIZDIRECT_OPS_BIND; default 127.0.0.1).") var opsBind: String?
+    @Option(help: "Reverse-proxy mode: serve the certificate-logon site over plain HTTP on this port to a TLS-terminating proxy that forwards the client certificate in the RFC 9440 Client-Cert header (env BIZDIRECT_REVERSE_PROXY_PORT; default off).") var reverseProxyPort: Int?
+    @Option(help: "Address or CIDR of a reverse proxy whose Client-Cert, Forwarded and X-Forwarded-For headers are believed; repeat for several (env BIZDIRECT_TRUSTED_PROXIES, comma-separated).") var trustedProxy: [String] = []
     @Option(help: "Address or CIDR of a TCP load balancer that sends a PROXY header (v1 or v2) before TLS; repeat for several (env BIZDIRECT_PROXY_PROTOCOL_FROM, comma-separated; default none).") var proxyProtocolFrom: [String] = []
     @Option(help: "Host name for certificates and URLs; repeat for several (env BIZDIRECT_HOST_NAMES, comma-separated).") var hostName: [String] = []
     @Option(help: "Database URL: sqlite:///path or postgres://user:pass@host/db (env BIZDIRECT_DATABASE_URL).") var databaseURL: String?
@@ -60,14 +62,21 @@ struct Settings: ParsableArguments {
         c.httpPort = try pick(httpPort, "BIZDIRECT_HTTP_PORT", { Int($0) }) ?? c.httpPort
         c.operationsPort = try pick(opsPort, "BIZDIRECT_OPS_PORT", { Int($0) }) ?? c.operationsPort
         c.operationsBindAddress = try pick(opsBind, "BIZDIRECT_OPS_BIND", { $0 }) ?? c.operationsBindAddress
-        let proxies = try pick(proxyProtocolFrom.isEmpty ? nil : proxyProtocolFrom, "BIZDIRECT_PROXY_PROTOCOL_FROM", { $0.split(separator: ",").map(String.init) }) ?? []
-        for entry in proxies {
-            do throws(BizDirectError) {
-                c.proxyProtocolFrom.append(try AddressRange(parsing: entry.trimmingCharacters(in: .whitespaces)))
-            } catch {
-                throw ValidationError("Setting proxy-protocol-from is not valid: \(error.detail)")
+        func ranges(_ flag: [String], _ env: String, _ name: String) throws -> [AddressRange] {
+            let entries = try pick(flag.isEmpty ? nil : flag, env, { $0.split(separator: ",").map(String.init) }) ?? []
+            var ranges: [AddressRange] = []
+            for entry in entries {
+                do throws(BizDirectError) {
+                    ranges.append(try AddressRange(parsing: entry.trimmingCharacters(in: .whitespaces)))
+                } catch {
+                    throw ValidationError("Setting \(name) is not valid: \(error.detail)")
+                }
             }
+            return ranges
         }
+        c.proxyProtocolFrom = try ranges(proxyProtocolFrom, "BIZDIRECT_PROXY_PROTOCOL_FROM", "proxy-protocol-from")
+        c.trustedProxies = try ranges(trustedProxy, "BIZDIRECT_TRUSTED_PROXIES", "trusted-proxy")
+        c.reverseProxyPort = try pick(reverseProxyPort, "BIZDIRECT_REVERSE_PROXY_PORT", { Int($0) })
         c.hostNames = try pick(hostName.isEmpty ? nil : hostName, "BIZDIRECT_HOST_NAMES", { $0.split(separator: ",").map(String.init) }) ?? c.hostNames
         c.databaseURL = try pick(databaseURL, "BIZDIRECT_DATABASE_URL", { $0 })
         c.bankName = try pick(bankName, "BIZDIRECT_BANK_NAME", { $0 }) ?? c.bankName

@@ -19,6 +19,8 @@ public final class LiveServer: Sendable {
     public let directory: TemporaryDirectory
     /// Base URLs of the three listeners.
     public let publicURL: String, logonURL: String, publicationURL: String
+    /// The reverse-proxy listener (plain HTTP), when the configuration asked for one.
+    public let reverseProxyURL: String?
     private let group: ServiceGroup
     private let task: Task<Void, any Error>
 
@@ -44,10 +46,11 @@ public final class LiveServer: Sendable {
                 let group = ServiceGroup(configuration: .init(services: try await server.services(), gracefulShutdownSignals: [],
                                                               logger: TestDatabase.logger))
                 let task = Task { try await group.run() }
-                let found = try await ports.wait(while: task)
+                let found = try await ports.wait(while: task, reverseProxy: configuration.reverseProxyPort != nil)
                 return LiveServer(ra: ra, clock: clock, directory: directory, group: group, task: task,
                                   publicURL: "https://127.0.0.1:\(found[.publicSite]!)", logonURL: "https://127.0.0.1:\(found[.logonSite]!)",
-                                  publicationURL: "http://127.0.0.1:\(found[.publication]!)")
+                                  publicationURL: "http://127.0.0.1:\(found[.publication]!)",
+                                  reverseProxyURL: found[.reverseProxy].map { "http://127.0.0.1:\($0)" })
             } catch {
                 await ra.shutdown()
                 if attempt == 3 {
@@ -60,7 +63,7 @@ public final class LiveServer: Sendable {
     }
 
     private init(ra: RegistrationAuthority, clock: ManualClock, directory: TemporaryDirectory, group: ServiceGroup, task: Task<Void, any Error>,
-                 publicURL: String, logonURL: String, publicationURL: String) {
+                 publicURL: String, logonURL: String, publicationURL: String, reverseProxyURL: String?) {
         self.ra = ra
         self.clock = clock
         self.directory = directory
@@ -69,6 +72,7 @@ public final class LiveServer: Sendable {
         self.publicURL = publicURL
         self.logonURL = logonURL
         self.publicationURL = publicationURL
+        self.reverseProxyURL = reverseProxyURL
     }
 
     /// Stops the listeners, closes the database and removes the data folder.
@@ -92,14 +96,15 @@ final class PortCollector: Sendable {
 
     func record(_ listener: WebServer.Listener, _ port: Int) { ports.withLockedValue { $0[listener] = port } }
 
-    /// Waits for all four listeners; fails early if the server task ends (e.g. a port was taken).
-    func wait(while task: Task<Void, any Error>) async throws -> [WebServer.Listener: Int] {
+    /// Waits for the four listeners (five in reverse-proxy mode); fails early if the server task ends (e.g. a port was taken).
+    func wait(while task: Task<Void, any Error>, reverseProxy: Bool) async throws -> [WebServer.Listener: Int] {
         let finished = NIOLockedValueBox(false)
         let watcher = Task { _ = try? await task.value; finished.withLockedValue { $0 = true } }
         defer { watcher.cancel() }
         for _ in 0..<800 {
             let snapshot = ports.withLockedValue { $0 }
-            if snapshot.count == WebServer.Listener.allCases.count { return snapshot }
+            if [WebServer.Listener.publicSite, .logonSite, .publication, .operations].allSatisfy({ snapshot[$0] != nil }),
+               reverseProxy == (snapshot[.reverseProxy] != nil) { return snapshot }
             if finished.withLockedValue({ $0 }) { break }
             try await Task.sleep(for: .milliseconds(25))
         }
