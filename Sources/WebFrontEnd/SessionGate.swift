@@ -22,14 +22,18 @@ struct SessionGate {
         return try await ra.sessions.resume(token: token, certificateDER: context.peerCertificateDER, clientAddress: context.clientAddress)
     }
 
-    /// A completed logon whose certificate is still valid and still the holder's.
+    /// A completed logon whose certificate is still valid and still the holder's. The certificate
+    /// is checked again on every request, but only a refusal is a new decision (audited, once): the
+    /// logon that made the session already recorded the allowed certificate, so a page view under
+    /// it writes nothing to the audit chain (before, every page view appended a `logon.certificate`
+    /// event under the chain's one lock).
     func complete(_ request: Request, context: BizDirectRequestContext) async throws -> Authenticated {
         let session = try await resume(request, context: context)
         guard session.stage == .complete else { throw BizDirectError.unauthenticated("session.missing", "Logon is not complete.") }
-        let presented = try await ra.logon.examine(certificateDER: context.peerCertificateDER, clientAddress: context.clientAddress)
+        let presented = try await ra.logon.classify(context.peerCertificateDER)
         guard presented.check == .valid, let holder = presented.holder, holder.id == session.holderID else {
             try await ra.sessions.end(token: session.token)
-            throw BizDirectError.forbidden("session.certificateMismatch", "The certificate is no longer valid for this session.")
+            try await refuse("session.certificateMismatch", "The certificate is no longer valid for this session.", request, context)
         }
         return Authenticated(session: session, presented: presented, holder: holder)
     }

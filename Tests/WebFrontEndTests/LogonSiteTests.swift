@@ -92,6 +92,24 @@ struct LogonSiteTests {
         for browser in [ownerBrowser, thiefBrowser, noCertificate] { await browser.close() }
     }
 
+    @Test("a page view under a live session adds nothing to the audit chain; a certificate revoked mid-session ends it with one denied event")
+    func pageViewsAreNotDecisions() async throws {
+        let server = try await LiveServer.start(); defer { Task { await server.stop() } }
+        let credential = try await server.ra.enrolStaff()
+        let browser = try await Self.logOn(server, credential)
+        let before = try #require(try await server.ra.store.auditHead()).seq
+        for _ in 0..<5 { #expect(try await browser.get(server.logonURL + "/home").status == 200) }
+        #expect(try #require(try await server.ra.store.auditHead()).seq == before, "five page views, no audit event")
+
+        try await server.ra.certificates.revoke(serial: credential.serial, reason: .keyCompromise, actor: "test")
+        let afterRevocation = try #require(try await server.ra.store.auditHead()).seq
+        let refused = try await browser.get(server.logonURL + "/home")
+        #expect(refused.status == 403 || refused.status == 401, "\(refused.status)")
+        let events = try await server.ra.store.recentAuditEvents(limit: 10).filter { ($0.id ?? 0) > afterRevocation }
+        #expect(events.count == 1 && events.first?.outcome.hasPrefix("denied:") == true, "one denied event: \(events.map { "\($0.action) \($0.outcome)" })")
+        await browser.close()
+    }
+
     @Test("logoff ends the session on the server, clears the cookie and is audited")
     func logoff() async throws {
         let server = try await LiveServer.start(); defer { Task { await server.stop() } }
