@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .executable(name: "bizdirect", targets: ["bizdirect"]),
         .executable(name: "bizdirect-benchmarks", targets: ["BizDirectBenchmarks"]),
+        .executable(name: "bizdirect-load", targets: ["BizDirectLoad"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", exact: "2.28.1"),
@@ -112,6 +113,18 @@ let package = Package(
             name: "BizDirectBenchmarks",
             dependencies: ["BizDirectCore", "CertificateAuthority", "Storage", "RegistrationAuthority",
                            .product(name: "Crypto", package: "swift-crypto"),
+                           .product(name: "SwiftASN1", package: "swift-asn1"),
+                           .product(name: "X509", package: "swift-certificates"),
+                           .product(name: "Logging", package: "swift-log")]
+        ),
+        // The load benchmark's seeding and in-process floods (benchmarks/load drives it). It
+        // makes its sample users with the test fixtures, as a customer would through the RA.
+        .executableTarget(
+            name: "BizDirectLoad",
+            dependencies: ["BizDirectCore", "CertificateAuthority", "Storage", "RegistrationAuthority", "TestSupport",
+                           .product(name: "Crypto", package: "swift-crypto"),
+                           .product(name: "FluentKit", package: "fluent-kit"),
+                           .product(name: "SQLKit", package: "sql-kit"),
                            .product(name: "SwiftASN1", package: "swift-asn1"),
                            .product(name: "X509", package: "swift-certificates"),
                            .product(name: "Logging", package: "swift-log")]

@@ -245,11 +245,11 @@ public struct CertificateService: Sendable {
         if !fresh, let cached = ocspCache.response(for: key, now: now) { return cached }
         let answered = fresh ? query : query.withoutNonce
         do {
-            let rows = try await store.certificates(serials: query.certIDs.map(\.serialHex))
+            let rows = try await store.revocationStates(serials: query.certIDs.map(\.serialHex))
             var statuses: [String: CertificateStatus.State] = [:]
             for row in rows {
                 statuses[row.serial] = row.revokedAt.map {
-                    .revoked(at: $0, reason: RevocationReason(rawValue: row.revocationReason ?? 0) ?? .unspecified)
+                    .revoked(at: $0, reason: RevocationReason(rawValue: row.reason ?? 0) ?? .unspecified)
                 } ?? .good
             }
             let response = responder.responder(responseLifetime: ocspResponseLifetime).respond(to: answered, statuses: statuses, now: now)

@@ -128,9 +128,30 @@ extension Store {
             .sort(\.$revokedAt, .ascending).all()
     }
 
-    /// Statuses of several serials at once, for OCSP.
-    public func certificates(serials: [String]) async throws -> [CertificateModel] {
-        try await CertificateModel.query(on: database).filter(\.$serial ~~ serials).all()
+    /// What OCSP needs of a certificate: its serial and, when revoked, when and why.
+    public struct RevocationState: Sendable, Equatable {
+        /// Lower-case hex serial.
+        public let serial: String
+        /// When it was revoked; nil while it is good.
+        public let revokedAt: Date?
+        /// The CRL reason code, when revoked.
+        public let reason: Int?
+    }
+
+    /// The revocation state of each known serial among `serials`, reading three columns through the
+    /// serial index and nothing else (the OCSP hot path: decoding whole rows, DER included,
+    /// through Fluent capped distinct-serial floods at ~2,300/s).
+    public func revocationStates(serials: [String]) async throws -> [RevocationState] {
+        guard !serials.isEmpty else { return [] }
+        return try await sql.select().column("serial").column("revoked_at").column("revocation_reason")
+            .from(CertificateModel.schema)
+            .where("serial", .in, SQLBind.group(serials))
+            .all()
+            .map { row in
+                RevocationState(serial: try row.decode(column: "serial", as: String.self),
+                                revokedAt: try row.decode(column: "revoked_at", as: Date?.self),
+                                reason: try row.decode(column: "revocation_reason", as: Int?.self))
+            }
     }
 
     /// The current CRL, if one was made.
