@@ -155,7 +155,7 @@ public struct CertificateService: Sendable {
             // dropping them at expiry), so a relying party can still see that an old one was revoked.
             let entries = try await tx.revokedCertificates(notExpiredAt: now.addingTimeInterval(-Self.crlRetentionAfterExpiry)).map {
                 RevokedEntry(serialHex: $0.serial, revokedAt: $0.revokedAt ?? now,
-                             reason: RevocationReason(rawValue: $0.revocationReason ?? 0) ?? .unspecified)
+                             reason: RevocationReason(rawValue: $0.reason ?? 0) ?? .unspecified)
             }
             let der = try crlBuilder.make(number: number, entries: entries, now: now)
             try await tx.saveCRL(number: number, der: der, at: now)

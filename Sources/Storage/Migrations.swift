@@ -1,4 +1,6 @@
+import BizDirectCore
 import FluentKit
+import SQLKit
 
 /// The schema, version 1. Later versions add migrations; none is ever edited after release.
 struct CreateSchemaV1: AsyncMigration {
@@ -137,5 +139,38 @@ struct CreateSchemaV5: AsyncMigration {
 
     func revert(on database: any Database) async throws {
         try await database.schema("scheduled_jobs").delete()
+    }
+}
+
+/// Version 6: the indexes the load benchmark showed missing at 10^6 certificates. A logon looked
+/// up a holder's certificates by `holder_id` with a scan of the whole table (p50 95 ms at 10^3
+/// holders, 464 ms at 10^6); the CRL filtered on `status` the same way; revocation and the
+/// administrator's actions end sessions by certificate fingerprint and by holder.
+struct CreateSchemaV6: AsyncMigration {
+    static let indexes: [(name: String, table: String, column: String)] = [
+        ("certificates_holder_id", "certificates", "holder_id"),
+        ("certificates_status", "certificates", "status"),
+        ("sessions_holder_id", "sessions", "holder_id"),
+        ("sessions_certificate_fingerprint", "sessions", "certificate_fingerprint"),
+    ]
+
+    func prepare(on database: any Database) async throws {
+        let sql = try Self.sql(database)
+        for index in Self.indexes {
+            try await sql.create(index: index.name).on(index.table).column(index.column).run()
+        }
+    }
+
+    func revert(on database: any Database) async throws {
+        let sql = try Self.sql(database)
+        for index in Self.indexes { try await sql.drop(index: index.name).run() }
+    }
+
+    /// Both engines are SQL databases; anything else is refused rather than left unindexed.
+    static func sql(_ database: any Database) throws -> any SQLDatabase {
+        guard let sql = database as? any SQLDatabase else {
+            throw BizDirectError.internal("storage.notSQL", "The database does not speak SQL.")
+        }
+        return sql
     }
 }

@@ -91,6 +91,7 @@ public final class StorageDatabase: Sendable {
         migrations.add(CreateSchemaV3())
         migrations.add(CreateSchemaV4())
         migrations.add(CreateSchemaV5())
+        migrations.add(CreateSchemaV6())
         let migrator = Migrator(databases: databases, migrations: migrations, logger: logger, on: eventLoop)
         let migrate: @Sendable () async throws -> Void = { try await migrator.setupIfNeeded().flatMap { migrator.prepareBatch() }.get() }
         guard engine == .postgres else { return try await migrate() }

@@ -122,10 +122,17 @@ extension Store {
             .filter(\.$notAfter <= end).all()
     }
 
-    /// Every revoked certificate that has not yet expired, for the CRL.
-    public func revokedCertificates(notExpiredAt time: Date) async throws -> [CertificateModel] {
-        try await CertificateModel.query(on: database).filter(\.$status == "revoked").filter(\.$notAfter > time)
-            .sort(\.$revokedAt, .ascending).all()
+    /// Every revoked certificate that has not yet expired, for the CRL: serial, time and reason
+    /// only, through the status index (whole rows with their DER made a CRL of 10^5 entries take
+    /// 7 s at 10^6 certificates).
+    public func revokedCertificates(notExpiredAt time: Date) async throws -> [RevocationState] {
+        try await sql.select().column("serial").column("revoked_at").column("revocation_reason")
+            .from(CertificateModel.schema)
+            .where("status", .equal, SQLBind("revoked"))
+            .where("not_after", .greaterThan, SQLBind(time))
+            .orderBy("revoked_at", .ascending)
+            .all()
+            .map(RevocationState.init(row:))
     }
 
     /// What OCSP needs of a certificate: its serial and, when revoked, when and why.
@@ -136,6 +143,12 @@ extension Store {
         public let revokedAt: Date?
         /// The CRL reason code, when revoked.
         public let reason: Int?
+
+        init(row: any SQLRow) throws {
+            serial = try row.decode(column: "serial", as: String.self)
+            revokedAt = try row.decode(column: "revoked_at", as: Date?.self)
+            reason = try row.decode(column: "revocation_reason", as: Int?.self)
+        }
     }
 
     /// The revocation state of each known serial among `serials`, reading three columns through the
@@ -147,11 +160,7 @@ extension Store {
             .from(CertificateModel.schema)
             .where("serial", .in, SQLBind.group(serials))
             .all()
-            .map { row in
-                RevocationState(serial: try row.decode(column: "serial", as: String.self),
-                                revokedAt: try row.decode(column: "revoked_at", as: Date?.self),
-                                reason: try row.decode(column: "revocation_reason", as: Int?.self))
-            }
+            .map(RevocationState.init(row:))
     }
 
     /// The current CRL, if one was made.
