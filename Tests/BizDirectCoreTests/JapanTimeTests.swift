@@ -21,4 +21,31 @@ struct JapanTimeTests {
         #expect(JapanTime.text(lateUTC, .day) == "2026-11-29")
         #expect(JapanTime.text(lateUTC, .stamp) == "2026-11-29 01:05")
     }
+
+    /// The formatter `JapanTime` used to make per call: the oracle for the computed text.
+    static func icu(_ date: Date, _ style: JapanTime.Style) -> String {
+        let formatter = DateFormatter()
+        formatter.timeZone = TimeZone(identifier: "Asia/Tokyo")
+        formatter.calendar = Calendar(identifier: .gregorian)
+        switch style {
+        case .stamp: formatter.locale = Locale(identifier: "en_US_POSIX"); formatter.dateFormat = "yyyy-MM-dd HH:mm"
+        case .day: formatter.locale = Locale(identifier: "en_US_POSIX"); formatter.dateFormat = "yyyy-MM-dd"
+        case .japanese: formatter.locale = Locale(identifier: "ja_JP"); formatter.dateFormat = "yyyy年M月d日 HH:mm"
+        case .english: formatter.locale = Locale(identifier: "en_GB"); formatter.dateFormat = "d MMM yyyy HH:mm 'JST'"
+        }
+        return formatter.string(from: date)
+    }
+
+    @Test("the computed text agrees with ICU's Asia/Tokyo formatting across 1970–2100: leap days, month ends, midnight, every month",
+          arguments: [JapanTime.Style.stamp, .day, .japanese, .english])
+    func agreesWithICU(style: JapanTime.Style) {
+        var instants: [TimeInterval] = [0, 59, 15 * 3600 - 1, 15 * 3600, 951_782_400, 951_868_799, 4_107_542_399, 1_795_867_500]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2_000 { instants.append(TimeInterval(UInt64.random(in: 0...4_102_444_800, using: &generator))) }
+        for day in stride(from: 1_735_689_600.0, to: 1_767_225_600.0, by: 86_400) { instants += [day - 9 * 3600, day - 9 * 3600 - 60] }
+        for instant in instants {
+            let date = Date(timeIntervalSince1970: instant)
+            #expect(JapanTime.text(date, style) == Self.icu(date, style), "at \(instant)")
+        }
+    }
 }
