@@ -75,11 +75,15 @@ public struct LogonService: Sendable {
               issuingCA.publicKey.isValidSignature(certificate.signature, for: certificate) else {
             return PresentedCertificate(check: .foreign, fingerprint: fingerprint, serial: nil, holder: nil, notAfter: nil)
         }
-        guard let row = try await store.certificate(fingerprint: fingerprint), let holder = try await store.holder(id: row.holderID) else {
+        guard let row = try await store.presentedRecord(fingerprint: fingerprint) else {
             return PresentedCertificate(check: .unknown, fingerprint: fingerprint, serial: nil, holder: nil, notAfter: nil)
         }
         let check = CertificateCheck.classify(notBefore: row.notBefore, notAfter: row.notAfter, revokedAt: row.revokedAt, now: clock.now())
-        return PresentedCertificate(check: check, fingerprint: fingerprint, serial: row.serial, holder: try await summary(holder), notAfter: row.notAfter)
+        let role = Role(rawValue: row.role) ?? .user
+        // As `isLocked`: the holder's own lock, or for a user the contract's (an administrator's lock locks every user).
+        let locked = row.holderLockedAt != nil || (role == .user && row.contractLockedAt != nil)
+        let holder = HolderSummary(id: row.holderID, role: role, scope: row.scope, loginID: row.loginID, name: row.name, locked: locked)
+        return PresentedCertificate(check: check, fingerprint: fingerprint, serial: row.serial, holder: holder, notAfter: row.notAfter)
     }
 
     /// A certificate that names a holder is a decision about that person and is audited. No
