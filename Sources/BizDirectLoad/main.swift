@@ -48,18 +48,9 @@ func seconds(since start: ContinuousClock.Instant) -> Double {
     return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
 }
 
-/// Runs `body` with the RA over the benchmark's data folder and database, and shuts it down
-/// whether `body` succeeds or throws (an RA dropped unclosed traps in its connection pool).
+/// Runs `body` with the RA over the benchmark's data folder and database, and closes it after.
 func withRA<T>(_ body: (RegistrationAuthority) async throws -> T) async throws -> T {
-    let ra = try await openRA()
-    do {
-        let result = try await body(ra)
-        await ra.shutdown()
-        return result
-    } catch {
-        await ra.shutdown()
-        throw error
-    }
+    try await openRA().closing(body)
 }
 
 /// The RA over the benchmark's data folder and database, as `bizdirect serve` opens it.

@@ -198,6 +198,20 @@ public final class RegistrationAuthority: Sendable {
         await database.shutdown()
     }
 
+    /// Runs `work` and closes the database afterwards, whether `work` returns or throws (an RA
+    /// dropped with its pool open traps in the pool's deinit). For the one-shot users: operator
+    /// commands and the load tool.
+    public func closing<T>(_ work: (RegistrationAuthority) async throws -> T) async throws -> T {
+        do {
+            let result = try await work(self)
+            await shutdown()
+            return result
+        } catch {
+            await shutdown()
+            throw error
+        }
+    }
+
     /// The store, for the test harness and the operator commands that inspect state.
     public var store: Store { database.store }
 }

@@ -21,16 +21,8 @@ enum CompositionRoot {
     /// Opens the RA for one operator command, runs `work`, and always closes it again. A refusal
     /// from the RA becomes its one-line message, never internals.
     static func withRA<T>(_ settings: Settings, _ work: (RegistrationAuthority) async throws -> T) async throws -> T {
-        let ra = try await openRA(try settings.resolve(), logger: Logger(label: "bizdirect"))
-        do {
-            let result = try await work(ra)
-            await ra.shutdown()
-            return result
-        } catch {
-            // A refusal stays a BizDirectError: `BizDirectCommand.main` prints it as one line, not as a usage error.
-            await ra.shutdown()
-            throw error
-        }
+        // A refusal stays a BizDirectError: `BizDirectCommand.main` prints it as one line, not as a usage error.
+        try await openRA(try settings.resolve(), logger: Logger(label: "bizdirect")).closing(work)
     }
 
     /// What an operator needs on start: URLs, the root fingerprint and how to trust the CA.
