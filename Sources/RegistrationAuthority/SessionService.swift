@@ -54,7 +54,7 @@ public struct SessionService: Sendable {
     public func resume(token: String, certificateDER: [UInt8]?, clientAddress: String) async throws -> SessionState {
         let certificateFingerprint = certificateDER.map { Store.sha256Hex($0) }
         let hash = Store.sha256Hex(Array(token.utf8))
-        guard let row = try await store.session(tokenHash: hash) else {
+        guard let row = try await store.sessionRecord(tokenHash: hash) else {
             // An unknown token decides nothing about anyone (anyone can send one): log, do not audit.
             logger.info("unknown session token", metadata: ["client": "\(clientAddress)"])
             throw BizDirectError.unauthenticated("session.missing", "Your session has ended. Please log on again.")
@@ -83,8 +83,7 @@ public struct SessionService: Sendable {
         // not on every page view: the idle timeout is that much less exact, and a busy session
         // costs one read per request instead of a read and a write.
         if now.timeIntervalSince(row.lastSeenAt) >= row.idleTimeout / 60 {
-            row.lastSeenAt = now
-            try await store.update(row)
+            try await store.touchSession(tokenHash: hash, at: now)
         }
         return SessionState(token: token, csrfToken: row.csrfToken, holderID: row.holderID, stage: stage,
                             certificateFingerprint: row.certificateFingerprint)
