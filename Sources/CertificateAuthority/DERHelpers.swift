@@ -59,11 +59,8 @@ enum DERHelpers {
         return try GeneralizedTime(year: c.year, month: c.month, day: c.day, hours: c.hour, minutes: c.minute, seconds: c.second, fractionalSeconds: 0)
     }
 
-    private static func components(of date: Date) -> (year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int) {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = .gmt
-        return (calendar.component(.year, from: date), calendar.component(.month, from: date), calendar.component(.day, from: date),
-                calendar.component(.hour, from: date), calendar.component(.minute, from: date), calendar.component(.second, from: date))
+    private static func components(of date: Date) -> CivilTime {
+        CivilTime(date)
     }
 
     /// The DER SubjectPublicKeyInfo of a key.

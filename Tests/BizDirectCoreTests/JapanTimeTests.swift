@@ -48,4 +48,19 @@ struct JapanTimeTests {
             #expect(JapanTime.text(date, style) == Self.icu(date, style), "at \(instant)")
         }
     }
+
+    @Test("CivilTime at UTC agrees with a Gregorian Calendar in UTC to the second, before and after 1970")
+    func civilTimeAgreesWithCalendar() {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = .gmt
+        var generator = SystemRandomNumberGenerator()
+        let instants = [-1.5, -86_400, 0, 59.9, 951_782_400, 4_102_444_799] + (0..<2_000).map { _ in Double(Int64.random(in: -2_208_988_800...4_102_444_800, using: &generator)) }
+        for instant in instants {
+            let date = Date(timeIntervalSince1970: instant)
+            let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+            let civil = CivilTime(date)
+            #expect([civil.year, civil.month, civil.day, civil.hour, civil.minute, civil.second] == [c.year, c.month, c.day, c.hour, c.minute, c.second],
+                    "at \(instant)")
+        }
+    }
 }
