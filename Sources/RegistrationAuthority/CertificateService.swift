@@ -39,10 +39,13 @@ public struct CertificateService: Sendable {
     let crlFlight = SingleFlight<[UInt8]>()
     /// Signed OCSP responses, briefly.
     let ocspCache = OCSPResponseCache()
+    /// OCSP status lookups, coalesced into one query while one is running.
+    let revocationLookup: RevocationLookup
 
     init(store: Store, issuer: CertificateIssuer, crlBuilder: CRLBuilder, responder: OCSPResponderKeeper, ocspResponseLifetime: TimeInterval,
          bankCode: String, staffCertificateLifetime: TimeInterval, clock: any WallClock, logger: Logger) {
         self.store = store
+        revocationLookup = RevocationLookup(store: store)
         self.crlBuilder = crlBuilder
         self.responder = responder
         self.ocspResponseLifetime = ocspResponseLifetime
@@ -245,7 +248,7 @@ public struct CertificateService: Sendable {
         if !fresh, let cached = ocspCache.response(for: key, now: now) { return cached }
         let answered = fresh ? query : query.withoutNonce
         do {
-            let rows = try await store.revocationStates(serials: query.certIDs.map(\.serialHex))
+            let rows = try await revocationLookup.states(query.certIDs.map(\.serialHex))
             var statuses: [String: CertificateStatus.State] = [:]
             for row in rows {
                 statuses[row.serial] = row.revokedAt.map {

@@ -135,6 +135,34 @@ struct CertificateServiceTests {
         #expect(events.count == 1, "one renewal, one audit event")
     }
 
+    @Test("OCSP lookups made at once are coalesced and each request still gets its own serial's status: good, revoked or unknown")
+    func concurrentOCSPLookups() async throws {
+        let server = try await LiveServer.start(); defer { Task { await server.stop() } }
+        let issuer = server.ra.tlsMaterial.issuingCADER
+        var expected: [String: String] = [:]
+        for index in 0..<9 {
+            let credential = try await server.ra.enrolStaff(name: "Staff \(index)")
+            if index % 3 == 0 { try await server.ra.certificates.revoke(serial: credential.serial, reason: .keyCompromise, actor: "test") }
+            expected[credential.serial] = index % 3 == 0 ? "revoked" : "good"
+        }
+        for unknown in ["7f0000000000000000000000000001", "7f0000000000000000000000000002"] { expected[unknown] = "unknown" }
+        let serials = Array(expected.keys)
+        let answers = try await withThrowingTaskGroup(of: (String, String).self) { group in
+            for round in 0..<120 {
+                let serial = serials[round % serials.count]
+                group.addTask {
+                    let request = try OCSPRequests.make(serialHex: serial, issuerDER: issuer)
+                    // All start at once, before any answer is cached, so they reach the lookup together.
+                    let response = await server.ra.certificates.respondOCSP(request)
+                    return (serial, OCSPRequests.status(in: response, certID: try OCSPRequests.certID(serialHex: serial, issuerDER: issuer)))
+                }
+            }
+            return try await group.reduce(into: [(String, String)]()) { $0.append($1) }
+        }
+        #expect(answers.count == 120)
+        for (serial, status) in answers { #expect(status == expected[serial], "\(serial): \(status)") }
+    }
+
     static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
         guard !needle.isEmpty, haystack.count >= needle.count else { return false }
         return (0...(haystack.count - needle.count)).contains { haystack[$0..<($0 + needle.count)].elementsEqual(needle) }
