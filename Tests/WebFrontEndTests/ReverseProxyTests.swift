@@ -52,20 +52,29 @@ struct ReverseProxyTests {
     func nginx() async throws {
         let nginx = try #require(ExternalTool.find("nginx") ?? (FileManager.default.isExecutableFile(atPath: "/usr/sbin/nginx") ? "/usr/sbin/nginx" : nil),
                                  "nginx is installed (apt install nginx)")
-        let server = try await Self.server()
-        let proxy = try await Proxy.start(.nginx(nginx), for: server)
-        try await Self.journey(server, proxyURL: proxy.url)
-        await proxy.stop()
-        await server.stop()
+        try await Self.behind(.nginx(nginx))
     }
 
     @Test("behind HAProxy (ssl_c_der,base64): the same checks, binding, address and header stripping")
     func haproxy() async throws {
         let haproxy = try #require(ExternalTool.find("haproxy") ?? (FileManager.default.isExecutableFile(atPath: "/usr/sbin/haproxy") ? "/usr/sbin/haproxy" : nil),
                                    "haproxy is installed (apt install haproxy)")
+        try await Self.behind(.haproxy(haproxy))
+    }
+
+    /// Runs the journey behind a proxy of `kind`, and stops the proxy and the server whether it
+    /// passes or throws (a proxy left running outlives the test run).
+    static func behind(_ kind: Proxy.Kind) async throws {
         let server = try await Self.server()
-        let proxy = try await Proxy.start(.haproxy(haproxy), for: server)
-        try await Self.journey(server, proxyURL: proxy.url)
+        let proxy: Proxy
+        do { proxy = try await Proxy.start(kind, for: server) } catch { await server.stop(); throw error }
+        do {
+            try await Self.journey(server, proxyURL: proxy.url)
+        } catch {
+            await proxy.stop()
+            await server.stop()
+            throw error
+        }
         await proxy.stop()
         await server.stop()
     }
