@@ -122,11 +122,7 @@ let package = Package(
         .executableTarget(
             name: "BizDirectLoad",
             dependencies: ["BizDirectCore", "CertificateAuthority", "Storage", "RegistrationAuthority", "TestSupport",
-                           .product(name: "Crypto", package: "swift-crypto"),
                            .product(name: "FluentKit", package: "fluent-kit"),
-                           .product(name: "SQLKit", package: "sql-kit"),
-                           .product(name: "SwiftASN1", package: "swift-asn1"),
-                           .product(name: "X509", package: "swift-certificates"),
                            .product(name: "Logging", package: "swift-log")]
         ),
         .target(

@@ -1,8 +1,8 @@
 import BizDirectCore
 import CertificateAuthority
+import FluentKit
 import Foundation
 import RegistrationAuthority
-import SQLKit
 import Storage
 import TestSupport
 
@@ -57,16 +57,9 @@ enum Floods {
                      anchor, filler, distinctRate, distinctRate / anchor, oneRate, oneRate / anchor, good))
     }
 
-    /// The store's database as SQL (both drivers are SQL databases).
-    static func sql(_ store: Store) throws -> any SQLDatabase {
-        guard let sql = store.database as? any SQLDatabase else { throw BizDirectError.internal("load.sql", "the database is not SQL") }
-        return sql
-    }
-
     /// How many filler certificates the seed made (their serials are dense from 0).
     static func fillerCount(_ store: Store) async throws -> Int {
-        let row = try await sql(store).raw("SELECT COUNT(*) AS n FROM certificates WHERE serial LIKE '5a%'").first()
-        return try row?.decode(column: "n", as: Int.self) ?? 0
+        try await CertificateModel.query(on: store.database).filter(\.$serial =~ "5a").count()
     }
 
     static func crl() async throws {
@@ -78,11 +71,10 @@ enum Floods {
         let filler = try await fillerCount(ra.store)
         let upTo = min(revoke, filler)
         let now = Date()
-        try await sql(ra.store).update("certificates")
-            .set("status", to: SQLBind("revoked")).set("revoked_at", to: SQLBind(now)).set("revocation_reason", to: SQLBind(1))
-            .where("serial", .greaterThanOrEqual, SQLBind(Seeder.fillerSerial(0)))
-            .where("serial", .lessThan, SQLBind(Seeder.fillerSerial(upTo)))
-            .run()
+        try await CertificateModel.query(on: ra.store.database)
+            .filter(\.$serial >= Seeder.fillerSerial(0)).filter(\.$serial < Seeder.fillerSerial(upTo))
+            .set(\.$status, to: "revoked").set(\.$revokedAt, to: now).set(\.$revocationReason, to: 1)
+            .update()
         let start = ContinuousClock.now
         let der = try await ra.certificates.publishCRL()
         let elapsed = seconds(since: start)

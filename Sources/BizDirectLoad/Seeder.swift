@@ -1,9 +1,7 @@
 import BizDirectCore
-import Crypto
 import FluentKit
 import Foundation
 import RegistrationAuthority
-import SQLKit
 import Storage
 import TestSupport
 

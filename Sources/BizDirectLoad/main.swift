@@ -1,15 +1,7 @@
 import BizDirectCore
-import CertificateAuthority
-import Crypto
-import FluentKit
 import Foundation
 import Logging
 import RegistrationAuthority
-import SQLKit
-import Storage
-import SwiftASN1
-import TestSupport
-import X509
 
 // The load benchmark's own tool (`benchmarks/load` drives it; run it in release mode). Commands:
 //   seed     --data DIR --database-url URL --holders N --sample K --out DIR

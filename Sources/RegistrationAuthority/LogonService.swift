@@ -80,8 +80,7 @@ public struct LogonService: Sendable {
         }
         let check = CertificateCheck.classify(notBefore: row.notBefore, notAfter: row.notAfter, revokedAt: row.revokedAt, now: clock.now())
         let role = Role(rawValue: row.role) ?? .user
-        // As `isLocked`: the holder's own lock, or for a user the contract's (an administrator's lock locks every user).
-        let locked = row.holderLockedAt != nil || (role == .user && row.contractLockedAt != nil)
+        let locked = Self.locked(role: role, holderLockedAt: row.holderLockedAt, contractLockedAt: row.contractLockedAt)
         let holder = HolderSummary(id: row.holderID, role: role, scope: row.scope, loginID: row.loginID, name: row.name, locked: locked)
         return PresentedCertificate(check: check, fingerprint: fingerprint, serial: row.serial, holder: holder, notAfter: row.notAfter)
     }
@@ -149,9 +148,16 @@ public struct LogonService: Sendable {
     }
 
     func isLocked(_ holder: HolderModel) async throws -> Bool {
-        if holder.lockedAt != nil { return true }
-        guard Role(rawValue: holder.role) == .user else { return false }
-        return try await store.contract(holder.scope)?.lockedAt != nil
+        let role = Role(rawValue: holder.role) ?? .user
+        // The contract is read only when its lock can decide.
+        let contractLockedAt = holder.lockedAt == nil && role == .user ? try await store.contract(holder.scope)?.lockedAt : nil
+        return Self.locked(role: role, holderLockedAt: holder.lockedAt, contractLockedAt: contractLockedAt)
+    }
+
+    /// A holder is locked by their own lock, or, for a user, by the contract's (an administrator's
+    /// lock locks every user of the contract).
+    static func locked(role: Role, holderLockedAt: Date?, contractLockedAt: Date?) -> Bool {
+        holderLockedAt != nil || (role == .user && contractLockedAt != nil)
     }
 
     /// A holder as pages may show them.

@@ -1,4 +1,3 @@
-import BizDirectCore
 import FluentKit
 import SQLKit
 
@@ -155,22 +154,14 @@ struct CreateSchemaV6: AsyncMigration {
     ]
 
     func prepare(on database: any Database) async throws {
-        let sql = try Self.sql(database)
+        let sql = try Store.sql(database)
         for index in Self.indexes {
             try await sql.create(index: index.name).on(index.table).column(index.column).run()
         }
     }
 
     func revert(on database: any Database) async throws {
-        let sql = try Self.sql(database)
+        let sql = try Store.sql(database)
         for index in Self.indexes { try await sql.drop(index: index.name).run() }
-    }
-
-    /// Both engines are SQL databases; anything else is refused rather than left unindexed.
-    static func sql(_ database: any Database) throws -> any SQLDatabase {
-        guard let sql = database as? any SQLDatabase else {
-            throw BizDirectError.internal("storage.notSQL", "The database does not speak SQL.")
-        }
-        return sql
     }
 }

@@ -31,12 +31,15 @@ public struct Store: Sendable {
 
     /// The handle as SQLKit sees it (both drivers speak SQL).
     var sql: any SQLDatabase {
-        get throws {
-            guard let sql = database as? any SQLDatabase else {
-                throw BizDirectError.internal("storage.sql", "The database does not speak SQL.")
-            }
-            return sql
+        get throws { try Self.sql(database) }
+    }
+
+    /// `database` as SQLKit sees it; anything that does not speak SQL is refused.
+    static func sql(_ database: any Database) throws -> any SQLDatabase {
+        guard let sql = database as? any SQLDatabase else {
+            throw BizDirectError.internal("storage.sql", "The database does not speak SQL.")
         }
+        return sql
     }
 
     /// Hex of bytes.
